@@ -1,0 +1,107 @@
+"""Filters and pages for the ``find_*`` methods of a metadata store.
+
+Every listing is paginated: a :class:`PageRequest` asks for at most ``limit`` items after an
+opaque ``cursor``; the :class:`Page` answered holds the items and the cursor of the next page
+(``None`` on the last page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from flowtrail.errors import InvalidArgument
+from flowtrail.model.pathspec import validate_name
+from flowtrail.model.status import Status
+from flowtrail.model.tags import validate_tag
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageRequest", "RunFilter"]
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which page to read: at most ``limit`` items (1 to 1000) after ``cursor``."""
+
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_PAGE_SIZE:
+            raise InvalidArgument(
+                f"page limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {self.limit!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing; ``next_cursor`` is ``None`` when there is nothing after it."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def next_request(self, limit: int | None = None) -> PageRequest | None:
+        """The request for the following page, or ``None`` after the last one."""
+        if self.next_cursor is None:
+            return None
+        return PageRequest(limit or max(len(self.items), 1), self.next_cursor)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs :meth:`MetadataStore.find_runs` returns; every condition given must hold.
+
+    Attributes:
+        flow_name: Runs of this flow only; ``None`` for every flow.
+        tags: Runs carrying all of these tags (user or system).
+        statuses: Runs in any of these statuses.
+        user: Runs started by this user.
+        created_after: Runs created at or after this time.
+        created_before: Runs created strictly before this time.
+    """
+
+    flow_name: str | None = None
+    tags: frozenset[str] = frozenset()
+    statuses: frozenset[Status] = frozenset()
+    user: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.flow_name is not None:
+            validate_name("flow", self.flow_name)
+        object.__setattr__(self, "tags", frozenset(validate_tag(t) for t in self.tags))
+        object.__setattr__(self, "statuses", frozenset(Status(s) for s in self.statuses))
+
+    @classmethod
+    def of(
+        cls,
+        flow_name: str | None = None,
+        *,
+        tags: Sequence[str] = (),
+        statuses: Sequence[Status | str] = (),
+        user: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+    ) -> RunFilter:
+        """Build a filter from sequences: ``RunFilter.of('F', tags=['prod'])``."""
+        return cls(
+            flow_name,
+            frozenset(tags),
+            frozenset(Status(s) for s in statuses),
+            user,
+            created_after,
+            created_before,
+        )

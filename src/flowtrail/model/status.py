@@ -1,0 +1,62 @@
+"""Statuses of runs, tasks and attempts, and the one table of transitions between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flowtrail.errors import InvalidTransition
+
+__all__ = ["TERMINAL", "TRANSITIONS", "Status", "check_transition"]
+
+
+class Status(StrEnum):
+    """The status of a run, a task or an attempt.
+
+    ``pending``: recorded, not started. ``running``: started, not finished.
+    ``succeeded``, ``failed``, ``cancelled``: finished, as recorded by the writer.
+    ``lost``: the writer stopped heartbeating for longer than its timeout; a reader recorded it.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+    @property
+    def finished(self) -> bool:
+        """True for every status that ends a run: succeeded, failed, cancelled and lost."""
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.LOST})
+
+#: Which status may follow which. A succeeded, failed or cancelled object is final. A lost
+#: one was declared lost by a reader when its writer fell silent; if that writer turns out
+#: to be alive, it may still record how the object really ended (or that it runs on).
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED, Status.LOST}),
+    Status.RUNNING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.LOST}),
+    Status.SUCCEEDED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.LOST: frozenset({Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}),
+}
+
+
+def check_transition(what: str, current: Status, new: Status) -> None:
+    """Raise :class:`InvalidTransition` unless ``current`` may become ``new``.
+
+    Args:
+        what: The object, for the message (a pathspec such as ``"TrainFlow/12"``).
+        current: Its recorded status.
+        new: The status asked for.
+    """
+    allowed = TRANSITIONS[current]
+    if new not in allowed:
+        choices = ", ".join(sorted(allowed)) or "nothing: it is final"
+        raise InvalidTransition(
+            f"{what} is {current}; it cannot become {new} (allowed from {current}: {choices})",
+            details={"pathspec": what, "current": str(current), "requested": str(new)},
+        )

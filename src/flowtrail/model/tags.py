@@ -1,0 +1,105 @@
+"""Tag rules. A tag is a string on a run; ``key:value`` is the convention for key/value tags.
+
+User tags can be added, removed and replaced at any time. System tags are set by flowtrail;
+they start with one of :data:`SYSTEM_TAG_PREFIXES`, and users can neither add nor remove them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flowtrail.errors import InvalidTag
+
+__all__ = [
+    "MAX_TAG_LENGTH",
+    "MAX_USER_TAGS",
+    "SYSTEM_TAG_PREFIXES",
+    "check_user_tag_count",
+    "is_system_tag",
+    "validate_system_tag",
+    "validate_tag",
+    "validate_user_tags",
+]
+
+MAX_TAG_LENGTH = 500
+MAX_USER_TAGS = 200
+
+#: Prefixes reserved for tags that flowtrail sets itself.
+SYSTEM_TAG_PREFIXES: tuple[str, ...] = (
+    "user:",
+    "runtime:",
+    "python_version:",
+    "flowtrail_version:",
+    "date:",
+    "origin-run:",
+    "resume-step:",
+    "trigger:",
+    "schedule:",
+    "partition:",
+    "backfill:",
+    "image:",
+)
+
+
+def is_system_tag(tag: str) -> bool:
+    """True when ``tag`` starts with a reserved system prefix."""
+    return tag.startswith(SYSTEM_TAG_PREFIXES)
+
+
+def validate_tag(tag: str) -> str:
+    """Check the rules every tag follows: a non-empty string of at most 500 characters
+    without control characters.
+
+    Raises:
+        InvalidTag: saying which rule and showing (the start of) the tag.
+    """
+    if not isinstance(tag, str):
+        raise InvalidTag(f"a tag must be a string, got {type(tag).__name__} {tag!r}")
+    if not tag or tag.isspace():
+        raise InvalidTag(f"a tag must not be empty or blank, got {tag!r}")
+    if len(tag) > MAX_TAG_LENGTH:
+        raise InvalidTag(
+            f"a tag has at most {MAX_TAG_LENGTH} characters, got {len(tag)}: {tag[:40]!r}...",
+            details={"length": len(tag)},
+        )
+    if any(not ch.isprintable() for ch in tag):
+        raise InvalidTag(f"a tag must not contain control characters, got {tag!r}")
+    return tag
+
+
+def validate_system_tag(tag: str) -> str:
+    """Check a tag that flowtrail itself sets: the general rules plus a reserved prefix."""
+    validate_tag(tag)
+    if not is_system_tag(tag):
+        raise InvalidTag(
+            f"a system tag must start with one of {', '.join(SYSTEM_TAG_PREFIXES)}; got {tag!r}"
+        )
+    return tag
+
+
+def validate_user_tags(tags: Iterable[str]) -> frozenset[str]:
+    """Check tags a user adds: the general rules, no reserved prefix, at most 200 of them.
+
+    Raises:
+        InvalidTag: for the first tag that breaks a rule, or for too many tags.
+    """
+    result = frozenset(validate_tag(tag) for tag in tags)
+    reserved = sorted(tag for tag in result if is_system_tag(tag))
+    if reserved:
+        raise InvalidTag(
+            f"tag {reserved[0]!r} uses a prefix reserved for system tags "
+            f"({', '.join(SYSTEM_TAG_PREFIXES)}); choose another prefix, e.g. "
+            f"'my-{reserved[0]}'",
+            details={"tag": reserved[0]},
+        )
+    check_user_tag_count(len(result))
+    return result
+
+
+def check_user_tag_count(count: int) -> None:
+    """Raise :class:`InvalidTag` when a run would carry more than 200 user tags."""
+    if count > MAX_USER_TAGS:
+        raise InvalidTag(
+            f"a run carries at most {MAX_USER_TAGS} user tags, this change would give it {count}",
+            details={"count": count, "limit": MAX_USER_TAGS},
+        )

@@ -1,0 +1,178 @@
+"""Typed metadata values: text, url, json, markdown, path, int, float and bool.
+
+Plain Python values convert to the matching type (``str`` to text, ``int`` to int,
+``dict``/``list`` to json, ``pathlib.PurePath`` to path, ...) with :meth:`MetadataValue.of`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePath
+from typing import Any
+
+from flowtrail.errors import InvalidArgument
+
+__all__ = ["MetadataType", "MetadataValue"]
+
+
+class MetadataType(StrEnum):
+    """The type of a metadata value."""
+
+    TEXT = "text"
+    URL = "url"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    PATH = "path"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+
+
+_STRING_TYPES = frozenset({MetadataType.TEXT, MetadataType.URL, MetadataType.MARKDOWN})
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataValue:
+    """A metadata value with its type. Build one with the named constructors or :meth:`of`.
+
+    Attributes:
+        type: What kind of value this is.
+        value: The value: ``str`` for text, url, markdown and path; ``int``, ``float`` or
+            ``bool`` for those types; any JSON-compatible value for json.
+    """
+
+    type: MetadataType
+    value: Any
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", _coerce_type(self.type))
+        object.__setattr__(self, "value", _check(self.type, self.value))
+
+    @classmethod
+    def text(cls, value: str) -> MetadataValue:
+        """Plain text."""
+        return cls(MetadataType.TEXT, value)
+
+    @classmethod
+    def url(cls, value: str) -> MetadataValue:
+        """A link."""
+        return cls(MetadataType.URL, value)
+
+    @classmethod
+    def json(cls, value: Any) -> MetadataValue:
+        """A JSON-compatible value (dict, list, str, number, bool, None)."""
+        return cls(MetadataType.JSON, value)
+
+    @classmethod
+    def markdown(cls, value: str) -> MetadataValue:
+        """Markdown text."""
+        return cls(MetadataType.MARKDOWN, value)
+
+    @classmethod
+    def path(cls, value: str | PurePath) -> MetadataValue:
+        """A file system path."""
+        return cls(MetadataType.PATH, str(value))
+
+    @classmethod
+    def int(cls, value: builtins.int) -> MetadataValue:
+        """An integer."""
+        return cls(MetadataType.INT, value)
+
+    @classmethod
+    def float(cls, value: builtins.float) -> MetadataValue:
+        """A floating point number."""
+        return cls(MetadataType.FLOAT, value)
+
+    @classmethod
+    def bool(cls, value: builtins.bool) -> MetadataValue:
+        """A boolean."""
+        return cls(MetadataType.BOOL, value)
+
+    @classmethod
+    def of(cls, value: Any) -> MetadataValue:
+        """Convert a plain Python value to the matching typed value; typed values pass through.
+
+        ``bool`` becomes bool (checked before ``int``), ``int`` int, ``float`` float, ``str``
+        text, ``PurePath`` path, ``dict``/``list``/``tuple``/``None`` json.
+
+        Raises:
+            InvalidArgument: for a value of no supported type.
+        """
+        if isinstance(value, MetadataValue):
+            return value
+        for python_type, meta_type in _CONVERSIONS:
+            if isinstance(value, python_type):
+                if meta_type is MetadataType.PATH:
+                    value = str(value)
+                return cls(meta_type, value)
+        raise InvalidArgument(
+            f"metadata values are str, int, float, bool, a path, or JSON-compatible "
+            f"dict/list/None, or a MetadataValue; got {type(value).__name__} {value!r:.80}"
+        )
+
+    def to_text(self) -> str:
+        """The value as text: strings as they are, everything else as JSON."""
+        if self.type in _STRING_TYPES or self.type is MetadataType.PATH:
+            return str(self.value)
+        return json.dumps(self.value, sort_keys=True, allow_nan=True)
+
+    @classmethod
+    def from_text(cls, type: MetadataType | str, text: str) -> MetadataValue:
+        """Rebuild a value from :meth:`to_text` output and its type."""
+        meta_type = _coerce_type(type)
+        if meta_type in _STRING_TYPES or meta_type is MetadataType.PATH:
+            return cls(meta_type, text)
+        return cls(meta_type, json.loads(text))
+
+    def to_number(self) -> builtins.float | None:
+        """The value as a number, for search: int, float and bool values; else ``None``."""
+        if self.type in (MetadataType.INT, MetadataType.FLOAT, MetadataType.BOOL):
+            number = float(self.value)
+            return None if math.isnan(number) else number
+        return None
+
+
+_CONVERSIONS: tuple[tuple[type | tuple[type, ...], MetadataType], ...] = (
+    (bool, MetadataType.BOOL),
+    (int, MetadataType.INT),
+    (float, MetadataType.FLOAT),
+    (str, MetadataType.TEXT),
+    (PurePath, MetadataType.PATH),
+    ((dict, list, tuple, type(None)), MetadataType.JSON),
+)
+
+
+def _coerce_type(value: MetadataType | str) -> MetadataType:
+    try:
+        return MetadataType(value)
+    except ValueError:
+        choices = ", ".join(t.value for t in MetadataType)
+        raise InvalidArgument(f"metadata type must be one of {choices}, got {value!r}") from None
+
+
+def _check(meta_type: MetadataType, value: Any) -> Any:
+    ok: bool
+    if meta_type in _STRING_TYPES or meta_type is MetadataType.PATH:
+        ok = isinstance(value, str)
+    elif meta_type is MetadataType.BOOL:
+        ok = isinstance(value, bool)
+    elif meta_type is MetadataType.INT:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif meta_type is MetadataType.FLOAT:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        try:
+            value = json.loads(json.dumps(value, allow_nan=True))
+            ok = True
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise InvalidArgument(
+            f"a {meta_type} metadata value cannot be {type(value).__name__} {value!r:.80}"
+        )
+    return value

@@ -1,0 +1,330 @@
+"""What a writer hands a metadata store: new objects, status changes, and the batch that
+carries many of them in one transaction.
+
+Each input checks itself when it is built (pathspec levels, tag rules, value types), so a bad
+input fails before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flowtrail.errors import InvalidArgument
+from flowtrail.model.pathspec import Level, Pathspec, validate_name
+from flowtrail.model.records import (
+    CodePackage,
+    ExceptionInfo,
+    ForeachFrame,
+    LogStream,
+    Scalar,
+    StepKind,
+    TriggerEvent,
+)
+from flowtrail.model.status import Status
+from flowtrail.model.tags import validate_system_tag, validate_user_tags
+from flowtrail.model.values import MetadataValue
+
+__all__ = [
+    "AttemptEnd",
+    "Batch",
+    "BatchResult",
+    "NewArtifact",
+    "NewAttempt",
+    "NewLogLine",
+    "NewMetadata",
+    "NewRun",
+    "NewStep",
+    "NewTask",
+    "TaskStatusChange",
+]
+
+_MAX_FIELD_NAME = 255
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to create.
+
+    Attributes:
+        flow_name: Its flow (created when first seen).
+        run_id: A user-chosen id, or ``None`` for the next integer of the flow.
+        status: ``running`` (default) or ``pending``.
+        user: Who starts it.
+        parameters: Its parameter values (JSON-compatible).
+        tags: User tags.
+        system_tags: System tags (each must carry a reserved prefix).
+        origin_run_id: The run it resumes.
+        trigger: The events that started it.
+        code_package: Its code package.
+        flow_metadata: The flow metadata of its definition (becomes the flow's latest).
+        heartbeat_timeout: Silence after which readers record it ``lost``.
+        created_at: Its creation time; ``None`` for now.
+    """
+
+    flow_name: str
+    run_id: str | None = None
+    status: Status = Status.RUNNING
+    user: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    system_tags: frozenset[str] = frozenset()
+    origin_run_id: str | None = None
+    trigger: tuple[TriggerEvent, ...] = ()
+    code_package: CodePackage | None = None
+    flow_metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+    heartbeat_timeout: timedelta = timedelta(minutes=2)
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        Pathspec(self.flow_name, self.run_id)  # validates both
+        if self.status not in (Status.RUNNING, Status.PENDING):
+            raise InvalidArgument(f"a new run is running or pending, got {self.status!r}")
+        object.__setattr__(self, "tags", validate_user_tags(self.tags))
+        object.__setattr__(
+            self, "system_tags", frozenset(validate_system_tag(t) for t in self.system_tags)
+        )
+        object.__setattr__(
+            self,
+            "flow_metadata",
+            {str(k): MetadataValue.of(v) for k, v in self.flow_metadata.items()},
+        )
+        if self.heartbeat_timeout <= timedelta(0):
+            raise InvalidArgument(
+                f"heartbeat_timeout must be positive, got {self.heartbeat_timeout}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class NewStep:
+    """A step to record in a run (``pathspec`` is ``Flow/run_id/step``)."""
+
+    pathspec: Pathspec
+    kind: StepKind = StepKind.LINEAR
+    next_steps: tuple[str, ...] = ()
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.STEP)
+        object.__setattr__(self, "kind", StepKind(self.kind))
+        for name in self.next_steps:
+            validate_name("step", name)
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task to record (``pathspec`` is ``Flow/run_id/step/task_id``); its step must exist."""
+
+    pathspec: Pathspec
+    status: Status = Status.RUNNING
+    foreach_stack: tuple[ForeachFrame, ...] = ()
+    parent_tasks: tuple[Pathspec, ...] = ()
+    origin_pathspec: Pathspec | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.TASK)
+        for parent in self.parent_tasks:
+            parent.expect(Level.TASK)
+            if parent.truncate(Level.RUN) != self.pathspec.truncate(Level.RUN):
+                raise InvalidArgument(f"parent task {parent} is not in the run of {self.pathspec}")
+        if self.origin_pathspec is not None:
+            self.origin_pathspec.expect(Level.TASK)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatusChange:
+    """A task's new status; ``at`` defaults to now (and sets ``finished_at`` when final)."""
+
+    pathspec: Pathspec
+    status: Status
+    at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.TASK)
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    """An attempt starting (``number`` counts from 0); its task must exist."""
+
+    pathspec: Pathspec
+    number: int
+    host: str | None = None
+    pid: int | None = None
+    started_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.TASK)
+        _check_attempt(self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptEnd:
+    """An attempt finishing with a final status (and the exception, if it failed)."""
+
+    pathspec: Pathspec
+    number: int
+    status: Status
+    exception: ExceptionInfo | None = None
+    finished_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.TASK)
+        _check_attempt(self.number)
+        if not self.status.finished:
+            raise InvalidArgument(
+                f"an attempt ends succeeded, failed, cancelled or lost, got {self.status!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class NewMetadata:
+    """A metadata entry on a run (``pathspec`` ``Flow/run_id``) or a task.
+
+    ``value`` may be a :class:`MetadataValue` or a plain value (converted on creation).
+    """
+
+    pathspec: Pathspec
+    field_name: str
+    value: MetadataValue
+    type: str = "user"
+    attempt: int | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.pathspec.level not in (Level.RUN, Level.TASK):
+            raise InvalidArgument(
+                f"metadata belongs to a run ('Flow/run_id') or a task "
+                f"('Flow/run_id/step/task_id'), got {str(self.pathspec)!r}"
+            )
+        for what, text in (("field_name", self.field_name), ("type", self.type)):
+            if not text or len(text) > _MAX_FIELD_NAME or not text.isprintable():
+                raise InvalidArgument(
+                    f"metadata {what} must be 1 to {_MAX_FIELD_NAME} printable characters, "
+                    f"got {text!r}"
+                )
+        if self.attempt is not None:
+            _check_attempt(self.attempt)
+        object.__setattr__(self, "value", MetadataValue.of(self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class NewArtifact:
+    """The index row of an artifact whose bytes are already in the blob store."""
+
+    pathspec: Pathspec
+    attempt: int
+    sha: str
+    size: int
+    python_type: str
+    encoding: str
+    value: Scalar | None = None
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.ARTIFACT)
+        _check_attempt(self.attempt)
+        if len(self.sha) != 64 or any(c not in "0123456789abcdef" for c in self.sha):
+            raise InvalidArgument(
+                f"an artifact sha is 64 lowercase hex characters, got {self.sha!r}"
+            )
+        if self.size < 0:
+            raise InvalidArgument(f"artifact size must be >= 0, got {self.size}")
+
+
+@dataclass(frozen=True, slots=True)
+class NewLogLine:
+    """One log line; ``seq`` (from 0) makes a repeated append harmless."""
+
+    pathspec: Pathspec
+    attempt: int
+    stream: LogStream
+    seq: int
+    text: str
+    created_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.pathspec.expect(Level.TASK)
+        _check_attempt(self.attempt)
+        object.__setattr__(self, "stream", LogStream(self.stream))
+        if self.seq < 0:
+            raise InvalidArgument(f"log line seq must be >= 0, got {self.seq}")
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Many records of one run, written in one transaction, in this order: steps, tasks,
+    attempts started, metadata, artifacts, log lines, attempts ended, task status changes,
+    then the run's heartbeat and status.
+
+    ``batch_id`` makes it idempotent: a batch whose id the store has already applied is not
+    applied again (the result says so), so a writer may resend it after a timeout.
+    """
+
+    batch_id: str
+    run: Pathspec
+    steps: tuple[NewStep, ...] = ()
+    tasks: tuple[NewTask, ...] = ()
+    attempts: tuple[NewAttempt, ...] = ()
+    metadata: tuple[NewMetadata, ...] = ()
+    artifacts: tuple[NewArtifact, ...] = ()
+    log_lines: tuple[NewLogLine, ...] = ()
+    attempt_ends: tuple[AttemptEnd, ...] = ()
+    task_statuses: tuple[TaskStatusChange, ...] = ()
+    heartbeat: bool = False
+    run_status: Status | None = None
+
+    def __post_init__(self) -> None:
+        self.run.expect(Level.RUN)
+        if not self.batch_id or len(self.batch_id) > 128 or not self.batch_id.isprintable():
+            raise InvalidArgument(
+                f"batch_id must be 1 to 128 printable characters, got {self.batch_id!r}"
+            )
+        for items in (
+            self.steps,
+            self.tasks,
+            self.attempts,
+            self.metadata,
+            self.artifacts,
+            self.log_lines,
+            self.attempt_ends,
+            self.task_statuses,
+        ):
+            for item in items:
+                if item.pathspec.truncate(Level.RUN) != self.run:
+                    raise InvalidArgument(
+                        f"batch {self.batch_id!r} is for run {self.run}, but it holds a "
+                        f"{type(item).__name__} for {item.pathspec}"
+                    )
+
+    @property
+    def size(self) -> int:
+        """How many records the batch carries."""
+        return (
+            len(self.steps)
+            + len(self.tasks)
+            + len(self.attempts)
+            + len(self.metadata)
+            + len(self.artifacts)
+            + len(self.log_lines)
+            + len(self.attempt_ends)
+            + len(self.task_statuses)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What :meth:`MetadataStore.write_batch` did: ``applied`` is False for a batch whose id
+    had been applied before (nothing was written the second time)."""
+
+    batch_id: str
+    applied: bool
+    records: int
+
+
+def _check_attempt(number: int) -> None:
+    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+        raise InvalidArgument(f"attempt numbers count from 0, got {number!r}")
