@@ -1,0 +1,228 @@
+"""Conversions between records of :mod:`flowtrail.model` and the JSON columns and rows of
+the SQL schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row
+
+from flowtrail.model import (
+    ArtifactRecord,
+    AttemptRecord,
+    CodePackage,
+    ExceptionInfo,
+    ForeachFrame,
+    LogLine,
+    LogStream,
+    MetadataEntry,
+    MetadataValue,
+    Pathspec,
+    RunRecord,
+    Scalar,
+    Status,
+    StepKind,
+    StepRecord,
+    TaskRecord,
+    TriggerEvent,
+    from_epoch_ms,
+    to_epoch_ms,
+)
+
+__all__ = [
+    "artifact_from_row",
+    "attempt_from_row",
+    "dump_code",
+    "dump_exception",
+    "dump_foreach",
+    "dump_metadata_map",
+    "dump_trigger",
+    "load_metadata_map",
+    "log_line_from_row",
+    "metadata_from_row",
+    "run_from_row",
+    "scalar_columns",
+    "step_from_row",
+    "task_from_row",
+]
+
+
+def dump_metadata_map(values: Mapping[str, MetadataValue]) -> dict[str, Any]:
+    """``{"owner": MetadataValue.text("x")}`` to ``{"owner": {"type": "text", "value": "x"}}``."""
+    return {name: {"type": str(v.type), "value": v.value} for name, v in values.items()}
+
+
+def load_metadata_map(data: Mapping[str, Any] | None) -> dict[str, MetadataValue]:
+    """The inverse of :func:`dump_metadata_map`."""
+    return {name: MetadataValue(v["type"], v["value"]) for name, v in (data or {}).items()}
+
+
+def dump_trigger(events: Sequence[TriggerEvent]) -> list[dict[str, Any]]:
+    """Trigger events as JSON, timestamps in epoch milliseconds."""
+    return [
+        {"name": e.name, "id": e.id, "type": e.type, "timestamp": to_epoch_ms(e.timestamp)}
+        for e in events
+    ]
+
+
+def _load_trigger(data: Sequence[Mapping[str, Any]] | None) -> tuple[TriggerEvent, ...]:
+    return tuple(
+        TriggerEvent(
+            name=e["name"], id=e["id"], type=e["type"], timestamp=from_epoch_ms(e["timestamp"])
+        )
+        for e in data or ()
+    )
+
+
+def dump_code(package: CodePackage | None) -> dict[str, Any] | None:
+    """A code package as JSON."""
+    if package is None:
+        return None
+    return {"sha": package.sha, "script_name": package.script_name, "info": dict(package.info)}
+
+
+def _load_code(data: Mapping[str, Any] | None) -> CodePackage | None:
+    if not data:
+        return None
+    return CodePackage(sha=data["sha"], script_name=data["script_name"], info=data["info"])
+
+
+def dump_foreach(frames: Sequence[ForeachFrame]) -> list[dict[str, Any]]:
+    """A foreach stack as JSON."""
+    return [{"step": f.step, "index": f.index, "num_splits": f.num_splits} for f in frames]
+
+
+def dump_exception(info: ExceptionInfo | None) -> dict[str, str] | None:
+    """An attempt's exception as JSON."""
+    if info is None:
+        return None
+    return {"type": info.type, "message": info.message, "traceback": info.traceback}
+
+
+def scalar_columns(value: Scalar | None) -> dict[str, Any]:
+    """The ``value_type``, ``value_text`` and ``value_num`` columns of an artifact value."""
+    if value is None:
+        return {"value_type": None, "value_text": None, "value_num": None}
+    if isinstance(value, bool):
+        return {"value_type": "bool", "value_text": str(value).lower(), "value_num": float(value)}
+    if isinstance(value, int):
+        return {"value_type": "int", "value_text": str(value), "value_num": float(value)}
+    if isinstance(value, float):
+        number = None if value != value else value  # NaN cannot be compared: no number
+        return {"value_type": "float", "value_text": repr(value), "value_num": number}
+    return {"value_type": "str", "value_text": value, "value_num": None}
+
+
+def _scalar_from(value_type: str | None, text: str | None) -> Scalar | None:
+    if value_type is None or text is None:
+        return None
+    if value_type == "bool":
+        return text == "true"
+    if value_type == "int":
+        return int(text)
+    if value_type == "float":
+        return float(text)
+    return text
+
+
+def run_from_row(
+    row: Row[Any], flow_name: str, user_tags: frozenset[str], system_tags: frozenset[str]
+) -> RunRecord:
+    """A ``runs`` row and its tags to a :class:`RunRecord`."""
+    return RunRecord(
+        pathspec=Pathspec(flow_name, row.run_id),
+        status=Status(row.status),
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        heartbeat_at=row.heartbeat_at,
+        heartbeat_timeout=timedelta(milliseconds=row.heartbeat_timeout_ms),
+        run_number=row.run_number,
+        user=row.user_name,
+        parameters=row.parameters,
+        origin_run_id=row.origin_run_id,
+        trigger=_load_trigger(row.trigger),
+        code_package=_load_code(row.code_package),
+        user_tags=user_tags,
+        system_tags=system_tags,
+        flow_metadata=load_metadata_map(row.flow_metadata),
+    )
+
+
+def step_from_row(row: Row[Any], run: Pathspec) -> StepRecord:
+    """A ``steps`` row to a :class:`StepRecord`."""
+    return StepRecord(
+        pathspec=run.child(row.name),
+        kind=StepKind(row.kind),
+        created_at=row.created_at,
+        next_steps=tuple(row.next_steps),
+    )
+
+
+def task_from_row(row: Row[Any], run: Pathspec, step_name: str) -> TaskRecord:
+    """A ``tasks`` row to a :class:`TaskRecord`."""
+    return TaskRecord(
+        pathspec=run.child(step_name).child(row.task_id),
+        status=Status(row.status),
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        foreach_stack=tuple(
+            ForeachFrame(f["step"], f["index"], f["num_splits"]) for f in row.foreach_stack
+        ),
+        parent_tasks=tuple(Pathspec.parse(p) for p in row.parent_tasks),
+        origin_pathspec=Pathspec.parse(row.origin_pathspec) if row.origin_pathspec else None,
+    )
+
+
+def attempt_from_row(row: Row[Any], task: Pathspec) -> AttemptRecord:
+    """An ``attempts`` row to an :class:`AttemptRecord`."""
+    exc = row.exception
+    return AttemptRecord(
+        pathspec=task,
+        number=row.number,
+        status=Status(row.status),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        host=row.host,
+        pid=row.pid,
+        exception=ExceptionInfo(exc["type"], exc["message"], exc["traceback"]) if exc else None,
+    )
+
+
+def metadata_from_row(row: Row[Any], target: Pathspec) -> MetadataEntry:
+    """A ``metadata_entries`` row to a :class:`MetadataEntry`."""
+    return MetadataEntry(
+        pathspec=target,
+        field_name=row.field_name,
+        value=MetadataValue.from_text(row.value_type, row.value_text),
+        type=row.type,
+        created_at=row.created_at,
+        attempt=row.attempt,
+    )
+
+
+def artifact_from_row(row: Row[Any], task: Pathspec) -> ArtifactRecord:
+    """An ``artifacts`` row to an :class:`ArtifactRecord`."""
+    return ArtifactRecord(
+        pathspec=task.child(row.name),
+        attempt=row.attempt,
+        sha=row.sha,
+        size=row.size,
+        python_type=row.python_type,
+        encoding=row.encoding,
+        created_at=row.created_at,
+        value=_scalar_from(row.value_type, row.value_text),
+    )
+
+
+def log_line_from_row(row: Row[Any], task: Pathspec) -> LogLine:
+    """A ``log_lines`` row to a :class:`LogLine`."""
+    return LogLine(
+        pathspec=task,
+        attempt=row.attempt,
+        stream=LogStream(row.stream),
+        seq=row.seq,
+        created_at=row.created_at,
+        text=row.text,
+    )

@@ -1,0 +1,101 @@
+"""Every difference between SQLite and PostgreSQL that the SQL store knows about, in one
+module: how an engine is made, how a write transaction begins, "insert unless present",
+and how a query plan is read.
+
+SQLite runs in WAL mode with ``foreign_keys=ON`` and a busy timeout; reads begin deferred
+transactions and writes begin ``BEGIN IMMEDIATE``, so a writer takes the write lock before
+it reads and concurrent writers queue on the busy timeout instead of failing with
+"database is locked" halfway through.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "WRITE_OPTION",
+    "create_engine",
+    "explain",
+    "insert_ignore",
+    "is_sqlite",
+]
+
+BUSY_TIMEOUT_MS = 30_000
+#: Execution option that marks a connection's transaction as a write (``BEGIN IMMEDIATE``).
+WRITE_OPTION = "flowtrail_write"
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    """True when ``bind`` talks to SQLite."""
+    return bind.dialect.name == "sqlite"
+
+
+def create_engine(url: str | URL) -> Engine:
+    """Create an engine for a ``sqlite://`` or ``postgresql+psycopg://`` URL, configured as
+    flowtrail needs it (see the module docstring)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        # An in-memory database lives in its one connection: every user shares it.
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # flowtrail issues BEGIN itself (below); pysqlite's own transaction handling
+        # would begin deferred transactions at the first write instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def insert_ignore(bind: Connection, table: sa.Table) -> Any:
+    """An ``INSERT`` into ``table`` that skips rows whose key exists already."""
+    if is_sqlite(bind):
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return postgresql.insert(table).on_conflict_do_nothing()
+
+
+def explain(bind: Connection, statement: sa.Executable) -> str:
+    """The database's own plan for ``statement``: ``EXPLAIN QUERY PLAN`` on SQLite,
+    ``EXPLAIN`` on PostgreSQL, as one text."""
+    sql = str(
+        statement.compile(  # type: ignore[attr-defined]
+            dialect=bind.dialect, compile_kwargs={"literal_binds": True}
+        )
+    )
+    if is_sqlite(bind):
+        return "\n".join(str(row[-1]) for row in bind.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    return "\n".join(str(row[0]) for row in bind.exec_driver_sql("EXPLAIN " + sql))

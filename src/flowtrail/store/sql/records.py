@@ -1,0 +1,270 @@
+"""Metadata entries, artifact index rows and log lines in SQL: append-mostly records of runs
+and tasks, written many at a time on a connection whose transaction the caller owns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from flowtrail.errors import AlreadyExists, InvalidArgument, NotFound
+from flowtrail.model import (
+    ArtifactRecord,
+    Level,
+    LogLine,
+    LogStream,
+    MetadataEntry,
+    NewArtifact,
+    NewLogLine,
+    NewMetadata,
+    Page,
+    PageRequest,
+    Pathspec,
+)
+from flowtrail.store.sql import codec
+from flowtrail.store.sql.dialects import insert_ignore
+from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.schema import artifacts, log_lines, metadata_entries
+
+__all__ = [
+    "append_log_lines",
+    "artifacts_stmt",
+    "find_artifacts",
+    "find_metadata",
+    "get_artifact",
+    "metadata_stmt",
+    "read_log_lines",
+    "record_artifacts",
+    "record_metadata",
+]
+
+MAX_LOG_LINES = 1000
+
+
+# -- metadata ----------------------------------------------------------------------------
+
+
+def record_metadata(keys: Keys, entries: Sequence[NewMetadata], now: datetime) -> None:
+    """Append metadata entries to the run and its tasks."""
+    if not entries:
+        return
+    rows = []
+    for e in entries:
+        task_pk = keys.task_pk(e.pathspec) if e.pathspec.level is Level.TASK else None
+        rows.append(
+            {
+                "run_pk": keys.run_pk,
+                "task_pk": task_pk,
+                "attempt": e.attempt,
+                "field_name": e.field_name,
+                "type": e.type,
+                "value_type": str(e.value.type),
+                "value_text": e.value.to_text(),
+                "value_num": e.value.to_number(),
+                "created_at": e.created_at or now,
+            }
+        )
+    keys.conn.execute(sa.insert(metadata_entries), rows)
+
+
+def metadata_stmt(
+    keys: Keys,
+    target: Pathspec,
+    *,
+    limit: int,
+    after: int | None,
+    attempt: int | None = None,
+    field_name: str | None = None,
+) -> Any:
+    """The statement behind ``find_metadata``, on ``metadata_entries (run_pk, task_pk, pk)``."""
+    task_pk = keys.task_pk(target) if target.level is Level.TASK else None
+    stmt = sa.select(metadata_entries).where(
+        metadata_entries.c.run_pk == keys.run_pk,
+        metadata_entries.c.task_pk == task_pk
+        if task_pk is not None
+        else metadata_entries.c.task_pk.is_(None),
+    )
+    if attempt is not None:
+        stmt = stmt.where(metadata_entries.c.attempt == attempt)
+    if field_name is not None:
+        stmt = stmt.where(metadata_entries.c.field_name == field_name)
+    if after is not None:
+        stmt = stmt.where(metadata_entries.c.pk > after)
+    return stmt.order_by(metadata_entries.c.pk).limit(limit)
+
+
+def find_metadata(
+    keys: Keys,
+    target: Pathspec,
+    page: PageRequest,
+    attempt: int | None,
+    field_name: str | None,
+) -> Page[MetadataEntry]:
+    """The metadata of the run or of one task, oldest first."""
+    if target.level not in (Level.RUN, Level.TASK):
+        raise InvalidArgument(
+            f"metadata belongs to a run ('Flow/run_id') or a task "
+            f"('Flow/run_id/step/task_id'), got {str(target)!r}"
+        )
+    after = decode_cursor("metadata", page.cursor)
+    rows = keys.conn.execute(
+        metadata_stmt(
+            keys,
+            target,
+            limit=page.limit + 1,
+            after=after[0] if after else None,
+            attempt=attempt,
+            field_name=field_name,
+        )
+    ).all()
+    items = tuple(codec.metadata_from_row(r, target) for r in rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items, encode_cursor("metadata", [rows[page.limit - 1].pk]) if more else None)
+
+
+# -- artifacts ---------------------------------------------------------------------------
+
+
+def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> None:
+    """Index artifacts; an identical row is skipped, a different sha is ``AlreadyExists``."""
+    if not new:
+        return
+    rows: dict[tuple[int, str, int], dict[str, Any]] = {}
+    for a in new:
+        task_pk = keys.task_pk(a.pathspec.truncate(Level.TASK))
+        key = (task_pk, a.pathspec.artifact or "", a.attempt)
+        row = {
+            "task_pk": task_pk,
+            "run_pk": keys.run_pk,
+            "attempt": a.attempt,
+            "name": a.pathspec.artifact,
+            "sha": a.sha,
+            "size": a.size,
+            "python_type": a.python_type,
+            "encoding": a.encoding,
+            "created_at": a.created_at or now,
+            **codec.scalar_columns(a.value),
+        }
+        if key in rows and rows[key]["sha"] != a.sha:
+            raise AlreadyExists(f"artifact {a.pathspec} appears twice with different contents")
+        rows[key] = row
+    recorded = {
+        (r.task_pk, r.name, r.attempt): r.sha
+        for r in keys.conn.execute(
+            sa.select(
+                artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt, artifacts.c.sha
+            ).where(
+                sa.tuple_(artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt).in_(
+                    list(rows)
+                )
+            )
+        )
+    }
+    for key, sha in recorded.items():
+        if rows[key]["sha"] != sha:
+            name = next(a.pathspec for a in new if a.pathspec.artifact == key[1])
+            raise AlreadyExists(
+                f"artifact {name} (attempt {key[2]}) is recorded already with sha {sha}; "
+                f"an attempt's artifact is never rewritten",
+                details={"pathspec": str(name), "attempt": key[2]},
+            )
+    fresh = [row for key, row in rows.items() if key not in recorded]
+    if fresh:
+        keys.conn.execute(sa.insert(artifacts), fresh)
+
+
+def artifacts_stmt(
+    keys: Keys, task: Pathspec, *, attempt: int | None, limit: int, after: str | None
+) -> Any:
+    """The statement behind ``find_artifacts``, on ``artifacts (task_pk, name, attempt)``."""
+    task_pk = keys.task_pk(task)
+    if attempt is None:
+        attempt = keys.conn.execute(
+            sa.select(sa.func.max(artifacts.c.attempt)).where(artifacts.c.task_pk == task_pk)
+        ).scalar()
+    stmt = sa.select(artifacts).where(
+        artifacts.c.task_pk == task_pk, artifacts.c.attempt == (attempt or 0)
+    )
+    if after is not None:
+        stmt = stmt.where(artifacts.c.name > after)
+    return stmt.order_by(artifacts.c.name).limit(limit)
+
+
+def find_artifacts(
+    keys: Keys, task: Pathspec, page: PageRequest, attempt: int | None
+) -> Page[ArtifactRecord]:
+    """A task's artifacts by name, for one attempt or the latest that recorded any."""
+    after = decode_cursor("artifacts", page.cursor)
+    rows = keys.conn.execute(
+        artifacts_stmt(
+            keys, task, attempt=attempt, limit=page.limit + 1, after=after[0] if after else None
+        )
+    ).all()
+    items = tuple(codec.artifact_from_row(r, task) for r in rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items, encode_cursor("artifacts", [items[-1].name]) if more else None)
+
+
+def get_artifact(keys: Keys, artifact: Pathspec, attempt: int | None) -> ArtifactRecord:
+    """One artifact, of an attempt or of the latest attempt that recorded it."""
+    task = artifact.expect(Level.ARTIFACT).truncate(Level.TASK)
+    stmt = sa.select(artifacts).where(
+        artifacts.c.task_pk == keys.task_pk(task), artifacts.c.name == artifact.artifact
+    )
+    if attempt is not None:
+        stmt = stmt.where(artifacts.c.attempt == attempt)
+    row = keys.conn.execute(stmt.order_by(artifacts.c.attempt.desc()).limit(1)).one_or_none()
+    if row is None:
+        which = f" in attempt {attempt}" if attempt is not None else ""
+        raise NotFound(
+            f"artifact {str(artifact)!r} does not exist{which}",
+            details={"pathspec": str(artifact)},
+        )
+    return codec.artifact_from_row(row, task)
+
+
+# -- logs --------------------------------------------------------------------------------
+
+
+def append_log_lines(keys: Keys, lines: Sequence[NewLogLine], now: datetime) -> None:
+    """Append log lines, skipping any whose (task, attempt, stream, seq) is recorded."""
+    if not lines:
+        return
+    rows = [
+        {
+            "task_pk": keys.task_pk(line.pathspec),
+            "attempt": line.attempt,
+            "stream": str(line.stream),
+            "seq": line.seq,
+            "created_at": line.created_at or now,
+            "text": line.text,
+        }
+        for line in lines
+    ]
+    keys.conn.execute(insert_ignore(keys.conn, log_lines), rows)
+
+
+def read_log_lines(
+    keys: Keys, task: Pathspec, attempt: int, stream: LogStream, offset: int, limit: int
+) -> list[LogLine]:
+    """Up to ``limit`` lines of one stream from ``seq >= offset``, in order."""
+    if not 1 <= limit <= MAX_LOG_LINES:
+        raise InvalidArgument(f"limit must be from 1 to {MAX_LOG_LINES}, got {limit!r}")
+    if offset < 0:
+        raise InvalidArgument(f"offset must be >= 0, got {offset!r}")
+    stream = LogStream(stream)
+    rows = keys.conn.execute(
+        sa.select(log_lines)
+        .where(
+            log_lines.c.task_pk == keys.task_pk(task),
+            log_lines.c.attempt == attempt,
+            log_lines.c.stream == str(stream),
+            log_lines.c.seq >= offset,
+        )
+        .order_by(log_lines.c.seq)
+        .limit(limit)
+    ).all()
+    return [codec.log_line_from_row(r, task) for r in rows]

@@ -1,0 +1,363 @@
+"""Flows, runs and tags in SQL: the statements and the write logic, on a connection whose
+transaction the caller owns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Row
+
+from flowtrail.errors import AlreadyExists, InvalidTag, InvalidTransition
+from flowtrail.model import (
+    FlowRecord,
+    MetadataValue,
+    NewRun,
+    Page,
+    PageRequest,
+    Pathspec,
+    RunFilter,
+    RunRecord,
+    Status,
+    check_transition,
+    is_system_tag,
+    validate_tag,
+)
+from flowtrail.model.tags import check_user_tag_count
+from flowtrail.store.sql import codec
+from flowtrail.store.sql.dialects import insert_ignore
+from flowtrail.store.sql.lookup import flow_pk, run_row
+from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.schema import flows, run_tags, runs
+
+__all__ = [
+    "add_tags",
+    "create_flow",
+    "create_run",
+    "find_flows",
+    "find_runs",
+    "find_runs_stmt",
+    "flow_record",
+    "heartbeat",
+    "load_runs",
+    "reap_lost",
+    "remove_tags",
+    "set_run_status",
+    "stale_runs",
+]
+
+_INT64_MAX = 2**63 - 1
+
+
+# -- flows -------------------------------------------------------------------------------
+
+
+def create_flow(
+    conn: Connection, name: str, metadata: Mapping[str, MetadataValue] | None, now: datetime
+) -> FlowRecord:
+    """Insert a flow; ``AlreadyExists`` if it is there."""
+    Pathspec(name)
+    inserted = conn.execute(
+        insert_ignore(conn, flows)
+        .values(
+            name=name,
+            created_at=now,
+            metadata=codec.dump_metadata_map(
+                {k: MetadataValue.of(v) for k, v in (metadata or {}).items()}
+            ),
+            last_run_number=0,
+        )
+        .returning(flows.c.pk)
+    ).scalar_one_or_none()
+    if inserted is None:
+        raise AlreadyExists(f"flow {name!r} exists already", details={"pathspec": name})
+    return flow_record(conn, name)
+
+
+def _ensure_flow(conn: Connection, name: str, now: datetime) -> int:
+    conn.execute(
+        insert_ignore(conn, flows).values(name=name, created_at=now, metadata={}, last_run_number=0)
+    )
+    return flow_pk(conn, name)
+
+
+def flow_record(conn: Connection, name: str) -> FlowRecord:
+    """The flow called ``name``; ``NotFound`` if there is none."""
+    row = conn.execute(sa.select(flows).where(flows.c.name == name)).one_or_none()
+    if row is None:
+        flow_pk(conn, name)  # raises NotFound with the standard message
+    assert row is not None
+    return _flow_from_row(row)
+
+
+def _flow_from_row(row: Row[Any]) -> FlowRecord:
+    return FlowRecord(
+        pathspec=Pathspec(row.name),
+        created_at=row.created_at,
+        last_run_at=row.last_run_at,
+        metadata=codec.load_metadata_map(row.metadata),
+    )
+
+
+def find_flows(conn: Connection, page: PageRequest) -> Page[FlowRecord]:
+    """Flows by name, ascending."""
+    after = decode_cursor("flows", page.cursor)
+    stmt = sa.select(flows).order_by(flows.c.name).limit(page.limit + 1)
+    if after is not None:
+        stmt = stmt.where(flows.c.name > after[0])
+    rows = conn.execute(stmt).all()
+    items = tuple(_flow_from_row(r) for r in rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items, encode_cursor("flows", [items[-1].name]) if more else None)
+
+
+# -- runs --------------------------------------------------------------------------------
+
+
+def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
+    """Insert a run (and its flow), allocating the next integer id when none is given."""
+    created = new.created_at or now
+    fpk = _ensure_flow(conn, new.flow_name, created)
+    run_id = new.run_id
+    run_number: int | None = None
+    if run_id is None:
+        run_number = int(
+            conn.execute(
+                sa.update(flows)
+                .where(flows.c.pk == fpk)
+                .values(last_run_number=flows.c.last_run_number + 1)
+                .returning(flows.c.last_run_number)
+            ).scalar_one()
+        )
+        run_id = str(run_number)
+    elif run_id.isdigit() and int(run_id) <= _INT64_MAX:
+        # A chosen id that is a number moves the counter past it: automatic ids never
+        # collide with it later.
+        conn.execute(
+            sa.update(flows)
+            .where(flows.c.pk == fpk, flows.c.last_run_number < int(run_id))
+            .values(last_run_number=int(run_id))
+        )
+    values: dict[str, Any] = {
+        "flow_pk": fpk,
+        "run_id": run_id,
+        "run_number": run_number,
+        "status": str(new.status),
+        "created_at": created,
+        # The writer is alive now, whatever creation time it claims.
+        "heartbeat_at": now,
+        "heartbeat_timeout_ms": int(new.heartbeat_timeout.total_seconds() * 1000),
+        "user_name": new.user,
+        "parameters": dict(new.parameters),
+        "origin_run_id": new.origin_run_id,
+        "trigger": codec.dump_trigger(new.trigger),
+        "code_package": codec.dump_code(new.code_package),
+        "flow_metadata": codec.dump_metadata_map(new.flow_metadata),
+    }
+    run_pk = conn.execute(
+        insert_ignore(conn, runs).values(**values).returning(runs.c.pk)
+    ).scalar_one_or_none()
+    if run_pk is None:
+        raise AlreadyExists(
+            f"run {new.flow_name}/{run_id} exists already; choose another --run-id",
+            details={"pathspec": f"{new.flow_name}/{run_id}"},
+        )
+    flow_update: dict[str, Any] = {"last_run_at": created}
+    if new.flow_metadata:
+        flow_update["metadata"] = values["flow_metadata"]
+    conn.execute(sa.update(flows).where(flows.c.pk == fpk).values(**flow_update))
+    tag_rows = [
+        {"run_pk": run_pk, "tag": t, "is_system": False, "flow_pk": fpk}
+        for t in new.tags - new.system_tags
+    ] + [{"run_pk": run_pk, "tag": t, "is_system": True, "flow_pk": fpk} for t in new.system_tags]
+    if tag_rows:
+        conn.execute(sa.insert(run_tags), tag_rows)
+    return load_runs(conn, [run_row(conn, Pathspec(new.flow_name, run_id))])[0]
+
+
+def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunRecord]:
+    """Build records for ``runs`` rows: one query for their tags, one for flow names."""
+    if not rows:
+        return []
+    pks = [r.pk for r in rows]
+    user: dict[int, set[str]] = defaultdict(set)
+    system: dict[int, set[str]] = defaultdict(set)
+    for tag_row in conn.execute(
+        sa.select(run_tags.c.run_pk, run_tags.c.tag, run_tags.c.is_system).where(
+            run_tags.c.run_pk.in_(pks)
+        )
+    ):
+        (system if tag_row.is_system else user)[tag_row.run_pk].add(tag_row.tag)
+    flow_pks = {r.flow_pk for r in rows}
+    names = dict(
+        conn.execute(sa.select(flows.c.pk, flows.c.name).where(flows.c.pk.in_(flow_pks))).all()
+    )
+    return [
+        codec.run_from_row(r, names[r.flow_pk], frozenset(user[r.pk]), frozenset(system[r.pk]))
+        for r in rows
+    ]
+
+
+def find_runs_stmt(conn: Connection, filter: RunFilter, limit: int, after: int | None) -> Any:
+    """The statement behind ``find_runs``: keyset pagination on ``runs.pk``, newest first.
+
+    Tags become one ``EXISTS`` each on ``run_tags (tag, run_pk)``; the flow and status
+    conditions use ``runs (flow_pk, status, pk)``.
+    """
+    stmt = sa.select(runs)
+    if filter.flow_name is not None:
+        stmt = stmt.where(
+            runs.c.flow_pk
+            == sa.select(flows.c.pk).where(flows.c.name == filter.flow_name).scalar_subquery()
+        )
+    for tag in sorted(filter.tags):
+        stmt = stmt.where(sa.exists().where(run_tags.c.tag == tag, run_tags.c.run_pk == runs.c.pk))
+    if filter.statuses:
+        statuses = sorted(str(s) for s in filter.statuses)
+        stmt = stmt.where(
+            runs.c.status == statuses[0] if len(statuses) == 1 else runs.c.status.in_(statuses)
+        )
+    if filter.user is not None:
+        stmt = stmt.where(runs.c.user_name == filter.user)
+    if filter.created_after is not None:
+        stmt = stmt.where(runs.c.created_at >= filter.created_after)
+    if filter.created_before is not None:
+        stmt = stmt.where(runs.c.created_at < filter.created_before)
+    if after is not None:
+        stmt = stmt.where(runs.c.pk < after)
+    return stmt.order_by(runs.c.pk.desc()).limit(limit)
+
+
+def find_runs(
+    conn: Connection, filter: RunFilter, page: PageRequest
+) -> tuple[list[Row[Any]], str | None]:
+    """The rows of one page of ``find_runs`` and the cursor of the next."""
+    after = decode_cursor("runs", page.cursor)
+    rows = list(
+        conn.execute(
+            find_runs_stmt(conn, filter, page.limit + 1, int(after[0]) if after else None)
+        ).all()
+    )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return rows, encode_cursor("runs", [rows[-1].pk]) if more else None
+
+
+def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
+    """The running runs among ``rows`` whose heartbeat is older than their timeout."""
+    return [
+        r
+        for r in rows
+        if r.status == Status.RUNNING
+        and r.heartbeat_at + timedelta(milliseconds=r.heartbeat_timeout_ms) < now
+    ]
+
+
+def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
+    """Record the given silent runs ``lost``, unless their writer spoke meanwhile; the run
+    finished when it was last heard of."""
+    for row in rows:
+        conn.execute(
+            sa.update(runs)
+            .where(
+                runs.c.pk == row.pk,
+                runs.c.status == str(Status.RUNNING),
+                runs.c.heartbeat_at == row.heartbeat_at,
+            )
+            .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
+        )
+
+
+def set_run_status(conn: Connection, run: Pathspec, status: Status, at: datetime) -> RunRecord:
+    """Record a run's new status (no-op when unchanged), checked against the table."""
+    row = run_row(conn, run, for_update=True)
+    current = Status(row.status)
+    if current != status:
+        check_transition(str(run), current, status)
+        conn.execute(
+            sa.update(runs)
+            .where(runs.c.pk == row.pk)
+            .values(
+                status=str(status),
+                finished_at=at if status.finished else None,
+                heartbeat_at=at if status is Status.RUNNING else row.heartbeat_at,
+            )
+        )
+        row = run_row(conn, run)
+    return load_runs(conn, [row])[0]
+
+
+def heartbeat(conn: Connection, run: Pathspec, at: datetime) -> RunRecord:
+    """Record the writer's heartbeat; the run must be running."""
+    row = run_row(conn, run, for_update=True)
+    if row.status != Status.RUNNING:
+        raise InvalidTransition(
+            f"run {run} is {row.status}, not running: its heartbeat is refused (record the "
+            f"run's real status with set_run_status)",
+            details={"pathspec": str(run), "current": row.status},
+        )
+    conn.execute(
+        sa.update(runs).where(runs.c.pk == row.pk).values(heartbeat_at=max(at, row.heartbeat_at))
+    )
+    return load_runs(conn, [run_row(conn, run)])[0]
+
+
+# -- tags --------------------------------------------------------------------------------
+
+
+def _current_tags(conn: Connection, run_pk: int) -> tuple[set[str], set[str]]:
+    user: set[str] = set()
+    system: set[str] = set()
+    for r in conn.execute(
+        sa.select(run_tags.c.tag, run_tags.c.is_system).where(run_tags.c.run_pk == run_pk)
+    ):
+        (system if r.is_system else user).add(r.tag)
+    return user, system
+
+
+def remove_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
+    """Remove user tags; a system tag is an error, an absent tag a no-op."""
+    wanted = {validate_tag(t) for t in tags}
+    row = run_row(conn, run, for_update=True)
+    _, system = _current_tags(conn, row.pk)
+    protected = sorted(wanted & system)
+    if protected:
+        raise InvalidTag(
+            f"{protected[0]!r} is a system tag of run {run}; system tags cannot be removed",
+            details={"tag": protected[0], "pathspec": str(run)},
+        )
+    if wanted:
+        conn.execute(
+            sa.delete(run_tags).where(
+                run_tags.c.run_pk == row.pk,
+                run_tags.c.tag.in_(sorted(wanted)),
+                run_tags.c.is_system.is_(False),
+            )
+        )
+
+
+def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
+    """Add user tags; tags the run has already (user or system) are skipped silently."""
+    wanted = {validate_tag(t) for t in tags}
+    row = run_row(conn, run, for_update=True)
+    user, system = _current_tags(conn, row.pk)
+    new = wanted - user - system
+    reserved = sorted(t for t in new if is_system_tag(t))
+    if reserved:
+        raise InvalidTag(
+            f"tag {reserved[0]!r} uses a prefix reserved for system tags; choose another "
+            f"prefix, e.g. 'my-{reserved[0]}'",
+            details={"tag": reserved[0]},
+        )
+    check_user_tag_count(len(user) + len(new))
+    if new:
+        conn.execute(
+            sa.insert(run_tags),
+            [
+                {"run_pk": row.pk, "tag": t, "is_system": False, "flow_pk": row.flow_pk}
+                for t in sorted(new)
+            ],
+        )

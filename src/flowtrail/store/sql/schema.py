@@ -1,0 +1,246 @@
+"""The one schema of the SQL metadata store (SQLite and PostgreSQL alike).
+
+Surrogate integer keys (``pk``) join the tables; the natural keys (flow name, run id, step
+name, task id) are unique where the model says so. Times are epoch milliseconds
+(:class:`EpochMs` converts). Every listing or lookup the store issues is served by an
+index declared here; ``tests/test_index_plans.py`` checks the plans at 100,000 runs.
+
+The Alembic history in ``migrations/`` creates exactly this schema; a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+from flowtrail.model.time import from_epoch_ms, to_epoch_ms
+
+__all__ = [
+    "JSON",
+    "EpochMs",
+    "artifacts",
+    "attempts",
+    "flows",
+    "log_lines",
+    "metadata",
+    "metadata_entries",
+    "run_tags",
+    "runs",
+    "steps",
+    "task_edges",
+    "tasks",
+    "write_batches",
+]
+
+
+class EpochMs(sa.TypeDecorator[datetime]):
+    """An aware UTC ``datetime`` in Python, a 64-bit integer of epoch milliseconds in SQL."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_epoch_ms(value)
+
+    def process_literal_param(self, value: datetime | None, dialect: Dialect) -> str:
+        return "NULL" if value is None else str(to_epoch_ms(value))
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else from_epoch_ms(int(value))
+
+
+#: JSON text on SQLite, JSONB on PostgreSQL.
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_NAME = sa.String(255)
+_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid
+
+
+def _fk(column: str, target: str, *, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(column, _PK, sa.ForeignKey(target, ondelete="CASCADE"), nullable=nullable)
+
+
+flows = sa.Table(
+    "flows",
+    metadata,
+    sa.Column("pk", _PK, primary_key=True, autoincrement=True),
+    sa.Column("name", _NAME, nullable=False, unique=True),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    sa.Column("last_run_at", EpochMs(), nullable=True),
+    sa.Column("metadata", JSON, nullable=False),
+    # The last integer run id given out; advanced inside the run-creating transaction.
+    sa.Column("last_run_number", sa.BigInteger(), nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("pk", _PK, primary_key=True, autoincrement=True),
+    _fk("flow_pk", "flows.pk"),
+    sa.Column("run_id", _NAME, nullable=False),
+    sa.Column("run_number", sa.BigInteger(), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    sa.Column("finished_at", EpochMs(), nullable=True),
+    sa.Column("heartbeat_at", EpochMs(), nullable=False),
+    sa.Column("heartbeat_timeout_ms", sa.BigInteger(), nullable=False),
+    sa.Column("user_name", _NAME, nullable=True),
+    sa.Column("parameters", JSON, nullable=False),
+    sa.Column("origin_run_id", _NAME, nullable=True),
+    sa.Column("trigger", JSON, nullable=False),
+    sa.Column("code_package", JSON, nullable=True),
+    sa.Column("flow_metadata", JSON, nullable=False),
+    sa.UniqueConstraint("flow_pk", "run_id"),
+    # newest first within a flow: latest_run, iteration, pagination
+    sa.Index(None, "flow_pk", "pk"),
+    # latest successful run, runs by status within a flow
+    sa.Index(None, "flow_pk", "status", "pk"),
+    # runs by status across flows (and the lost-run sweep over running runs)
+    sa.Index(None, "status", "pk"),
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    _fk("run_pk", "runs.pk"),
+    sa.Column("tag", sa.String(500), nullable=False),
+    sa.Column("is_system", sa.Boolean(), nullable=False),
+    # Denormalised from runs so tag listings of one flow need no join.
+    _fk("flow_pk", "flows.pk"),
+    sa.PrimaryKeyConstraint("run_pk", "tag"),
+    # runs carrying a tag, newest first
+    sa.Index(None, "tag", "run_pk"),
+    # the tags of a flow (listing with counts)
+    sa.Index(None, "flow_pk", "tag"),
+)
+
+steps = sa.Table(
+    "steps",
+    metadata,
+    sa.Column("pk", _PK, primary_key=True, autoincrement=True),
+    _fk("run_pk", "runs.pk"),
+    sa.Column("name", _NAME, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("next_steps", JSON, nullable=False),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    sa.UniqueConstraint("run_pk", "name"),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("pk", _PK, primary_key=True, autoincrement=True),
+    _fk("run_pk", "runs.pk"),
+    _fk("step_pk", "steps.pk"),
+    sa.Column("task_id", _NAME, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    sa.Column("finished_at", EpochMs(), nullable=True),
+    sa.Column("foreach_stack", JSON, nullable=False),
+    sa.Column("parent_tasks", JSON, nullable=False),
+    sa.Column("origin_pathspec", sa.String(1024), nullable=True),
+    sa.UniqueConstraint("run_pk", "task_id"),
+    # the tasks of a step, in order
+    sa.Index(None, "step_pk", "pk"),
+)
+
+task_edges = sa.Table(
+    "task_edges",
+    metadata,
+    _fk("run_pk", "runs.pk"),
+    sa.Column("parent_task_id", _NAME, nullable=False),
+    _fk("child_pk", "tasks.pk"),
+    # the children of a task
+    sa.PrimaryKeyConstraint("run_pk", "parent_task_id", "child_pk"),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    _fk("task_pk", "tasks.pk"),
+    sa.Column("number", sa.Integer(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", EpochMs(), nullable=False),
+    sa.Column("finished_at", EpochMs(), nullable=True),
+    sa.Column("host", _NAME, nullable=True),
+    sa.Column("pid", sa.BigInteger(), nullable=True),
+    sa.Column("exception", JSON, nullable=True),
+    sa.PrimaryKeyConstraint("task_pk", "number"),
+)
+
+metadata_entries = sa.Table(
+    "metadata_entries",
+    metadata,
+    sa.Column("pk", _PK, primary_key=True, autoincrement=True),
+    _fk("run_pk", "runs.pk"),
+    _fk("task_pk", "tasks.pk", nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=True),
+    sa.Column("field_name", _NAME, nullable=False),
+    sa.Column("type", _NAME, nullable=False),
+    sa.Column("value_type", sa.String(16), nullable=False),
+    sa.Column("value_text", sa.Text(), nullable=False),
+    sa.Column("value_num", sa.Float(), nullable=True),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    # the metadata of a task (run_pk, task_pk) or of a run (run_pk, NULL), in order
+    sa.Index(None, "run_pk", "task_pk", "pk"),
+    # tasks are deleted with their run; this serves the cascade from a task too
+    sa.Index(None, "task_pk"),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("pk", _PK, primary_key=True, autoincrement=True),
+    _fk("task_pk", "tasks.pk"),
+    _fk("run_pk", "runs.pk"),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("name", _NAME, nullable=False),
+    sa.Column("sha", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("python_type", sa.String(512), nullable=False),
+    sa.Column("encoding", sa.String(32), nullable=False),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    # scalar values, kept for search: the type, the text form, the number (int/float/bool)
+    sa.Column("value_type", sa.String(8), nullable=True),
+    sa.Column("value_text", sa.Text(), nullable=True),
+    sa.Column("value_num", sa.Float(), nullable=True),
+    # the artifacts of a task by name, and the latest attempt of one name
+    sa.UniqueConstraint("task_pk", "name", "attempt"),
+    sa.Index(None, "run_pk"),
+)
+
+log_lines = sa.Table(
+    "log_lines",
+    metadata,
+    _fk("task_pk", "tasks.pk"),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("stream", sa.String(8), nullable=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", EpochMs(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    # one stream of one attempt, in order, from an offset
+    sa.PrimaryKeyConstraint("task_pk", "attempt", "stream", "seq"),
+)
+
+write_batches = sa.Table(
+    "write_batches",
+    metadata,
+    sa.Column("batch_id", sa.String(128), primary_key=True),
+    _fk("run_pk", "runs.pk"),
+    sa.Column("applied_at", EpochMs(), nullable=False),
+    sa.Column("records", sa.Integer(), nullable=False),
+    sa.Index(None, "run_pk"),
+)

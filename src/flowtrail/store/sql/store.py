@@ -1,0 +1,366 @@
+"""``SqlStore``: the metadata store over SQLAlchemy Core, for SQLite and PostgreSQL.
+
+The class is thin: each method opens a short transaction (a write is ``BEGIN IMMEDIATE``
+on SQLite) and calls the entity modules (:mod:`.runs`, :mod:`.tasks`, :mod:`.records`,
+:mod:`.batch`). Driver exceptions are translated to flowtrail errors here, and only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from flowtrail.errors import (
+    AlreadyExists,
+    FlowtrailError,
+    InvalidArgument,
+    InvalidTag,
+    StoreUnavailable,
+)
+from flowtrail.model import (
+    ArtifactRecord,
+    AttemptEnd,
+    AttemptRecord,
+    Batch,
+    BatchResult,
+    FlowRecord,
+    Level,
+    LogLine,
+    LogStream,
+    MetadataEntry,
+    MetadataValue,
+    NewArtifact,
+    NewAttempt,
+    NewLogLine,
+    NewMetadata,
+    NewRun,
+    NewStep,
+    NewTask,
+    Page,
+    PageRequest,
+    Pathspec,
+    RunFilter,
+    RunRecord,
+    Status,
+    StepRecord,
+    TaskRecord,
+    TaskStatusChange,
+    utc_now,
+)
+from flowtrail.store.base import MetadataStore
+from flowtrail.store.sql import batch as batches
+from flowtrail.store.sql import records, runs, tasks
+from flowtrail.store.sql.dialects import WRITE_OPTION
+from flowtrail.store.sql.lookup import Keys, run_row
+from flowtrail.store.sql.schema import runs as runs_table
+
+__all__ = ["SqlStore"]
+
+
+class SqlStore(MetadataStore):
+    """The metadata store on a SQL database. See :class:`MetadataStore` for the contract.
+
+    Args:
+        engine: An engine made by :func:`flowtrail.store.sql.dialects.create_engine` (or
+            :func:`flowtrail.store.open_store`, which also migrates the schema). The store
+            owns it from then on and disposes of it on :meth:`close`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._url = engine.url.render_as_string(hide_password=True)
+        self._closed = False
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for migrations, plans and benchmarks)."""
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._url!r})"
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        if self._closed:
+            raise StoreUnavailable(f"the store at {self._url} is closed")
+        try:
+            yield
+        except FlowtrailError:
+            raise
+        except sa.exc.IntegrityError as exc:
+            # Only reachable when a concurrent writer won a race the checks could not see.
+            raise AlreadyExists(
+                f"a concurrent write recorded the same object first: {exc.orig}"
+            ) from exc
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"the metadata store at {self._url} is unavailable: {_first_line(exc.orig)}",
+                details={"url": self._url},
+            ) from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise FlowtrailError(f"database error at {self._url}: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._translate(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with (
+            self._translate(),
+            self._engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    # -- flows ---------------------------------------------------------------------------
+
+    def create_flow(
+        self, name: str, metadata: Mapping[str, MetadataValue] | None = None
+    ) -> FlowRecord:
+        with self._write() as conn:
+            return runs.create_flow(conn, name, metadata, utc_now())
+
+    def get_flow(self, name: str) -> FlowRecord:
+        Pathspec(name)
+        with self._read() as conn:
+            return runs.flow_record(conn, name)
+
+    def find_flows(self, page: PageRequest | None = None) -> Page[FlowRecord]:
+        with self._read() as conn:
+            return runs.find_flows(conn, page or PageRequest())
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def create_run(self, run: NewRun) -> RunRecord:
+        with self._write() as conn:
+            return runs.create_run(conn, run, utc_now())
+
+    def get_run(self, run: Pathspec) -> RunRecord:
+        run.expect(Level.RUN)
+        with self._read() as conn:
+            row = run_row(conn, run)
+            if not runs.stale_runs([row], utc_now()):
+                return runs.load_runs(conn, [row])[0]
+        with self._write() as conn:
+            runs.reap_lost(conn, [row])
+            return runs.load_runs(conn, [run_row(conn, run)])[0]
+
+    def find_runs(
+        self, filter: RunFilter | None = None, page: PageRequest | None = None
+    ) -> Page[RunRecord]:
+        filter = filter or RunFilter()
+        with self._read() as conn:
+            rows, cursor = runs.find_runs(conn, filter, page or PageRequest())
+            stale = runs.stale_runs(rows, utc_now())
+            if not stale:
+                return Page(tuple(runs.load_runs(conn, rows)), cursor)
+        with self._write() as conn:
+            runs.reap_lost(conn, stale)
+            fresh = {
+                r.pk: r
+                for r in conn.execute(
+                    sa.select(runs_table).where(runs_table.c.pk.in_([r.pk for r in stale]))
+                )
+            }
+            rows = [fresh.get(r.pk, r) for r in rows]
+            if filter.statuses:
+                rows = [r for r in rows if r.status in filter.statuses]
+            return Page(tuple(runs.load_runs(conn, rows)), cursor)
+
+    def set_run_status(
+        self, run: Pathspec, status: Status, at: datetime | None = None
+    ) -> RunRecord:
+        with self._write() as conn:
+            return runs.set_run_status(conn, run, Status(status), at or utc_now())
+
+    def heartbeat(self, run: Pathspec, at: datetime | None = None) -> RunRecord:
+        with self._write() as conn:
+            return runs.heartbeat(conn, run, at or utc_now())
+
+    def add_tags(self, run: Pathspec, tags: Iterable[str]) -> RunRecord:
+        return self.replace_tags(run, (), tags)
+
+    def remove_tags(self, run: Pathspec, tags: Iterable[str]) -> RunRecord:
+        return self.replace_tags(run, tags, ())
+
+    def replace_tags(self, run: Pathspec, remove: Iterable[str], add: Iterable[str]) -> RunRecord:
+        run.expect(Level.RUN)
+        remove, add = _strings("remove", remove), _strings("add", add)
+        with self._write() as conn:
+            runs.remove_tags(conn, run, remove)
+            runs.add_tags(conn, run, add)
+            return runs.load_runs(conn, [run_row(conn, run)])[0]
+
+    # -- steps and tasks -----------------------------------------------------------------
+
+    @contextmanager
+    def _keys(self, pathspec: Pathspec, *, write: bool) -> Iterator[Keys]:
+        with self._write() if write else self._read() as conn:
+            yield Keys.for_run(conn, pathspec.truncate(Level.RUN))
+
+    def create_step(self, step: NewStep) -> StepRecord:
+        with self._keys(step.pathspec, write=True) as keys:
+            tasks.create_steps(keys, [step], utc_now())
+            return tasks.get_step(keys, step.pathspec)
+
+    def get_step(self, step: Pathspec) -> StepRecord:
+        step.expect(Level.STEP)
+        with self._keys(step, write=False) as keys:
+            return tasks.get_step(keys, step)
+
+    def find_steps(self, run: Pathspec, page: PageRequest | None = None) -> Page[StepRecord]:
+        run.expect(Level.RUN)
+        with self._keys(run, write=False) as keys:
+            return tasks.find_steps(keys, page or PageRequest())
+
+    def create_task(self, task: NewTask) -> TaskRecord:
+        with self._keys(task.pathspec, write=True) as keys:
+            tasks.create_tasks(keys, [task], utc_now())
+            return tasks.get_task(keys, task.pathspec)
+
+    def get_task(self, task: Pathspec) -> TaskRecord:
+        task.expect(Level.TASK)
+        with self._keys(task, write=False) as keys:
+            return tasks.get_task(keys, task)
+
+    def find_tasks(self, scope: Pathspec, page: PageRequest | None = None) -> Page[TaskRecord]:
+        if scope.level not in (Level.RUN, Level.STEP):
+            raise InvalidArgument(
+                f"expected a run 'Flow/run_id' or a step 'Flow/run_id/step', got {str(scope)!r}"
+            )
+        with self._keys(scope, write=False) as keys:
+            return tasks.find_tasks(keys, scope, page or PageRequest())
+
+    def find_child_tasks(self, task: Pathspec, page: PageRequest | None = None) -> Page[TaskRecord]:
+        task.expect(Level.TASK)
+        with self._keys(task, write=False) as keys:
+            return tasks.find_child_tasks(keys, task, page or PageRequest())
+
+    def set_task_status(
+        self, task: Pathspec, status: Status, at: datetime | None = None
+    ) -> TaskRecord:
+        change = TaskStatusChange(task, Status(status), at)
+        with self._keys(task, write=True) as keys:
+            tasks.set_task_statuses(keys, [change], utc_now())
+            return tasks.get_task(keys, task)
+
+    # -- attempts ------------------------------------------------------------------------
+
+    def start_attempt(self, attempt: NewAttempt) -> AttemptRecord:
+        with self._keys(attempt.pathspec, write=True) as keys:
+            tasks.start_attempts(keys, [attempt], utc_now())
+            return tasks.get_attempt(keys, attempt.pathspec, attempt.number)
+
+    def finish_attempt(self, end: AttemptEnd) -> AttemptRecord:
+        with self._keys(end.pathspec, write=True) as keys:
+            tasks.end_attempts(keys, [end], utc_now())
+            return tasks.get_attempt(keys, end.pathspec, end.number)
+
+    def get_attempt(self, task: Pathspec, number: int | None = None) -> AttemptRecord:
+        task.expect(Level.TASK)
+        with self._keys(task, write=False) as keys:
+            return tasks.get_attempt(keys, task, number)
+
+    def find_attempts(self, task: Pathspec, page: PageRequest | None = None) -> Page[AttemptRecord]:
+        task.expect(Level.TASK)
+        with self._keys(task, write=False) as keys:
+            return tasks.find_attempts(keys, task, page or PageRequest())
+
+    # -- metadata, artifacts, logs -------------------------------------------------------
+
+    def record_metadata(self, entries: Sequence[NewMetadata]) -> None:
+        if entries:
+            with self._keys(_one_run(entries), write=True) as keys:
+                records.record_metadata(keys, entries, utc_now())
+
+    def find_metadata(
+        self,
+        target: Pathspec,
+        page: PageRequest | None = None,
+        *,
+        attempt: int | None = None,
+        field_name: str | None = None,
+    ) -> Page[MetadataEntry]:
+        with self._keys(target, write=False) as keys:
+            return records.find_metadata(keys, target, page or PageRequest(), attempt, field_name)
+
+    def record_artifacts(self, artifacts: Sequence[NewArtifact]) -> None:
+        if artifacts:
+            with self._keys(_one_run(artifacts), write=True) as keys:
+                records.record_artifacts(keys, artifacts, utc_now())
+
+    def get_artifact(self, artifact: Pathspec, attempt: int | None = None) -> ArtifactRecord:
+        artifact.expect(Level.ARTIFACT)
+        with self._keys(artifact, write=False) as keys:
+            return records.get_artifact(keys, artifact, attempt)
+
+    def find_artifacts(
+        self, task: Pathspec, page: PageRequest | None = None, *, attempt: int | None = None
+    ) -> Page[ArtifactRecord]:
+        task.expect(Level.TASK)
+        with self._keys(task, write=False) as keys:
+            return records.find_artifacts(keys, task, page or PageRequest(), attempt)
+
+    def append_log_lines(self, lines: Sequence[NewLogLine]) -> None:
+        if lines:
+            with self._keys(_one_run(lines), write=True) as keys:
+                records.append_log_lines(keys, lines, utc_now())
+
+    def read_log_lines(
+        self,
+        task: Pathspec,
+        *,
+        attempt: int,
+        stream: LogStream,
+        offset: int = 0,
+        limit: int = 1000,
+    ) -> list[LogLine]:
+        task.expect(Level.TASK)
+        with self._keys(task, write=False) as keys:
+            return records.read_log_lines(keys, task, attempt, stream, offset, limit)
+
+    # -- batches -------------------------------------------------------------------------
+
+    def write_batch(self, batch: Batch) -> BatchResult:
+        with self._write() as conn:
+            return batches.write_batch(conn, batch, utc_now())
+
+
+def _one_run(items: Sequence[NewMetadata | NewArtifact | NewLogLine]) -> Pathspec:
+    run_specs = {item.pathspec.truncate(Level.RUN) for item in items}
+    if len(run_specs) != 1:
+        raise InvalidArgument(
+            f"one call records items of one run, got items of {len(run_specs)} runs: "
+            f"{', '.join(sorted(map(str, run_specs)))}"
+        )
+    return run_specs.pop()
+
+
+def _strings(what: str, tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        raise InvalidTag(
+            f"tags to {what} must be a collection of strings, got the string {tags!r} "
+            f"(write [{tags!r}])"
+        )
+    return list(tags)
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else "?"

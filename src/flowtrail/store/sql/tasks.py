@@ -1,0 +1,338 @@
+"""Steps, tasks and attempts in SQL. Writes take many items at once (a batch carries many),
+resolve keys through :class:`~flowtrail.store.sql.lookup.Keys`, and run on a connection
+whose transaction the caller owns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from flowtrail.errors import AlreadyExists, NotFound
+from flowtrail.model import (
+    AttemptEnd,
+    AttemptRecord,
+    Level,
+    NewAttempt,
+    NewStep,
+    NewTask,
+    Page,
+    PageRequest,
+    Pathspec,
+    Status,
+    StepRecord,
+    TaskRecord,
+    TaskStatusChange,
+    check_transition,
+)
+from flowtrail.store.sql import codec
+from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
+
+__all__ = [
+    "create_steps",
+    "create_tasks",
+    "end_attempts",
+    "find_attempts",
+    "find_child_tasks",
+    "find_steps",
+    "find_tasks",
+    "find_tasks_stmt",
+    "get_attempt",
+    "get_step",
+    "get_task",
+    "set_task_statuses",
+    "start_attempts",
+]
+
+
+def _check_unique(kind: str, names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise AlreadyExists(f"{kind} {name!r} appears twice in one write")
+        seen.add(name)
+
+
+# -- steps -------------------------------------------------------------------------------
+
+
+def create_steps(keys: Keys, new: Sequence[NewStep], now: datetime) -> None:
+    """Insert steps of the run; ``AlreadyExists`` when one is there."""
+    if not new:
+        return
+    _check_unique("step", [str(s.pathspec) for s in new])
+    names = [s.pathspec.step for s in new]
+    existing = keys.conn.execute(
+        sa.select(steps.c.name).where(steps.c.run_pk == keys.run_pk, steps.c.name.in_(names))
+    ).scalar()
+    if existing is not None:
+        raise AlreadyExists(
+            f"step {keys.run}/{existing} exists already",
+            details={"pathspec": f"{keys.run}/{existing}"},
+        )
+    keys.conn.execute(
+        sa.insert(steps),
+        [
+            {
+                "run_pk": keys.run_pk,
+                "name": s.pathspec.step,
+                "kind": str(s.kind),
+                "next_steps": list(s.next_steps),
+                "created_at": s.created_at or now,
+            }
+            for s in new
+        ],
+    )
+
+
+def get_step(keys: Keys, step: Pathspec) -> StepRecord:
+    """The step ``Flow/run_id/step``."""
+    row = keys.conn.execute(sa.select(steps).where(steps.c.pk == keys.step_pk(step))).one()
+    return codec.step_from_row(row, keys.run)
+
+
+def find_steps(keys: Keys, page: PageRequest) -> Page[StepRecord]:
+    """The steps of the run, newest first."""
+    after = decode_cursor("steps", page.cursor)
+    stmt = sa.select(steps).where(steps.c.run_pk == keys.run_pk)
+    if after is not None:
+        stmt = stmt.where(steps.c.pk < after[0])
+    rows = keys.conn.execute(stmt.order_by(steps.c.pk.desc()).limit(page.limit + 1)).all()
+    items = tuple(codec.step_from_row(r, keys.run) for r in rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items, encode_cursor("steps", [rows[page.limit - 1].pk]) if more else None)
+
+
+# -- tasks -------------------------------------------------------------------------------
+
+
+def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
+    """Insert tasks (their steps must exist) and their parent edges."""
+    if not new:
+        return
+    _check_unique("task", [t.pathspec.task_id or "" for t in new])
+    ids = [t.pathspec.task_id for t in new]
+    existing = keys.conn.execute(
+        sa.select(tasks.c.task_id).where(tasks.c.run_pk == keys.run_pk, tasks.c.task_id.in_(ids))
+    ).scalar()
+    if existing is not None:
+        raise AlreadyExists(
+            f"run {keys.run} has a task {existing!r} already (task ids are unique in a run)",
+            details={"pathspec": str(keys.run), "task_id": existing},
+        )
+    rows = [
+        {
+            "run_pk": keys.run_pk,
+            "step_pk": keys.step_pk(t.pathspec.truncate(Level.STEP)),
+            "task_id": t.pathspec.task_id,
+            "status": str(t.status),
+            "created_at": t.created_at or now,
+            "finished_at": None,
+            "foreach_stack": codec.dump_foreach(t.foreach_stack),
+            "parent_tasks": [str(p) for p in t.parent_tasks],
+            "origin_pathspec": str(t.origin_pathspec) if t.origin_pathspec else None,
+        }
+        for t in new
+    ]
+    keys.conn.execute(sa.insert(tasks), rows)
+    created = keys.conn.execute(
+        sa.select(tasks.c.pk, tasks.c.task_id).where(
+            tasks.c.run_pk == keys.run_pk, tasks.c.task_id.in_(ids)
+        )
+    ).all()
+    step_of = {t.pathspec.task_id: t.pathspec.step or "" for t in new}
+    for row in created:
+        keys.remember_task(row.task_id, int(row.pk), step_of[row.task_id])
+    edges = [
+        {
+            "run_pk": keys.run_pk,
+            "parent_task_id": parent.task_id,
+            "child_pk": keys.task_pk(t.pathspec),
+        }
+        for t in new
+        for parent in dict.fromkeys(t.parent_tasks)
+    ]
+    if edges:
+        keys.conn.execute(sa.insert(task_edges), edges)
+
+
+def _task_select() -> Any:
+    return sa.select(tasks, steps.c.name.label("step_name")).join(
+        steps, steps.c.pk == tasks.c.step_pk
+    )
+
+
+def get_task(keys: Keys, task: Pathspec) -> TaskRecord:
+    """The task ``Flow/run_id/step/task_id``."""
+    row = keys.conn.execute(_task_select().where(tasks.c.pk == keys.task_pk(task))).one()
+    return codec.task_from_row(row, keys.run, row.step_name)
+
+
+def find_tasks_stmt(keys: Keys, scope: Pathspec, limit: int, after: int | None) -> Any:
+    """The statement behind ``find_tasks``: a step's tasks on ``tasks (step_pk, pk)``,
+    or a run's on ``tasks (run_pk, task_id)``, oldest first."""
+    stmt = _task_select()
+    if scope.level is Level.STEP:
+        stmt = stmt.where(tasks.c.step_pk == keys.step_pk(scope))
+    else:
+        stmt = stmt.where(tasks.c.run_pk == keys.run_pk)
+    if after is not None:
+        stmt = stmt.where(tasks.c.pk > after)
+    return stmt.order_by(tasks.c.pk).limit(limit)
+
+
+def find_tasks(keys: Keys, scope: Pathspec, page: PageRequest) -> Page[TaskRecord]:
+    """The tasks of a step or of the whole run, oldest first."""
+    after = decode_cursor("tasks", page.cursor)
+    rows = keys.conn.execute(
+        find_tasks_stmt(keys, scope, page.limit + 1, after[0] if after else None)
+    ).all()
+    return _task_page(keys, rows, page, "tasks")
+
+
+def find_child_tasks(keys: Keys, task: Pathspec, page: PageRequest) -> Page[TaskRecord]:
+    """The tasks naming ``task`` among their parents, oldest first."""
+    keys.task_pk(task)
+    after = decode_cursor("child-tasks", page.cursor)
+    stmt = _task_select().join(task_edges, task_edges.c.child_pk == tasks.c.pk)
+    stmt = stmt.where(
+        task_edges.c.run_pk == keys.run_pk, task_edges.c.parent_task_id == task.task_id
+    )
+    if after is not None:
+        stmt = stmt.where(tasks.c.pk > after[0])
+    rows = keys.conn.execute(stmt.order_by(tasks.c.pk).limit(page.limit + 1)).all()
+    return _task_page(keys, rows, page, "child-tasks")
+
+
+def _task_page(
+    keys: Keys, rows: Sequence[Any], page: PageRequest, listing: str
+) -> Page[TaskRecord]:
+    items = tuple(codec.task_from_row(r, keys.run, r.step_name) for r in rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items, encode_cursor(listing, [rows[page.limit - 1].pk]) if more else None)
+
+
+def set_task_statuses(keys: Keys, changes: Sequence[TaskStatusChange], now: datetime) -> None:
+    """Apply task status changes in order, each checked against the transition table."""
+    if not changes:
+        return
+    pks = {c.pathspec.task_id: keys.task_pk(c.pathspec) for c in changes}
+    current = {
+        r.pk: Status(r.status)
+        for r in keys.conn.execute(
+            sa.select(tasks.c.pk, tasks.c.status).where(tasks.c.pk.in_(pks.values()))
+        )
+    }
+    updates: dict[int, dict[str, Any]] = {}
+    for change in changes:
+        pk = pks[change.pathspec.task_id]
+        if current[pk] == change.status:
+            continue
+        check_transition(str(change.pathspec), current[pk], change.status)
+        current[pk] = change.status
+        at = change.at or now
+        updates[pk] = {
+            "b_pk": pk,
+            "status": str(change.status),
+            "finished_at": at if change.status.finished else None,
+        }
+    if updates:
+        keys.conn.execute(
+            sa.update(tasks)
+            .where(tasks.c.pk == sa.bindparam("b_pk"))
+            .values(status=sa.bindparam("status"), finished_at=sa.bindparam("finished_at")),
+            list(updates.values()),
+        )
+
+
+# -- attempts ----------------------------------------------------------------------------
+
+
+def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None:
+    """Insert attempts, ``running``; ``AlreadyExists`` when the number is taken."""
+    if not new:
+        return
+    _check_unique("attempt", [f"{a.pathspec}#{a.number}" for a in new])
+    rows = [
+        {
+            "task_pk": keys.task_pk(a.pathspec),
+            "number": a.number,
+            "status": str(Status.RUNNING),
+            "started_at": a.started_at or now,
+            "host": a.host,
+            "pid": a.pid,
+            "exception": None,
+        }
+        for a in new
+    ]
+    clash = keys.conn.execute(
+        sa.select(attempts.c.task_pk, attempts.c.number).where(
+            sa.tuple_(attempts.c.task_pk, attempts.c.number).in_(
+                [(r["task_pk"], r["number"]) for r in rows]
+            )
+        )
+    ).first()
+    if clash is not None:
+        which = next(a for a, r in zip(new, rows, strict=True) if r["task_pk"] == clash.task_pk)
+        raise AlreadyExists(
+            f"task {which.pathspec} has an attempt {clash.number} already",
+            details={"pathspec": str(which.pathspec), "attempt": clash.number},
+        )
+    keys.conn.execute(sa.insert(attempts), rows)
+
+
+def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
+    """Record attempts' final statuses; repeating the same end is a no-op."""
+    for end in ends:
+        task_pk = keys.task_pk(end.pathspec)
+        row = keys.conn.execute(
+            sa.select(attempts.c.status).where(
+                attempts.c.task_pk == task_pk, attempts.c.number == end.number
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound(
+                f"task {end.pathspec} has no attempt {end.number}",
+                details={"pathspec": str(end.pathspec), "attempt": end.number},
+            )
+        current = Status(row.status)
+        if current == end.status:
+            continue
+        check_transition(f"attempt {end.number} of {end.pathspec}", current, end.status)
+        keys.conn.execute(
+            sa.update(attempts)
+            .where(attempts.c.task_pk == task_pk, attempts.c.number == end.number)
+            .values(
+                status=str(end.status),
+                finished_at=end.finished_at or now,
+                exception=codec.dump_exception(end.exception),
+            )
+        )
+
+
+def get_attempt(keys: Keys, task: Pathspec, number: int | None) -> AttemptRecord:
+    """Attempt ``number`` of a task, or its latest."""
+    stmt = sa.select(attempts).where(attempts.c.task_pk == keys.task_pk(task))
+    if number is not None:
+        stmt = stmt.where(attempts.c.number == number)
+    row = keys.conn.execute(stmt.order_by(attempts.c.number.desc()).limit(1)).one_or_none()
+    if row is None:
+        which = f"attempt {number}" if number is not None else "attempts yet"
+        raise NotFound(f"task {task} has no {which}", details={"pathspec": str(task)})
+    return codec.attempt_from_row(row, task)
+
+
+def find_attempts(keys: Keys, task: Pathspec, page: PageRequest) -> Page[AttemptRecord]:
+    """A task's attempts in attempt order."""
+    after = decode_cursor("attempts", page.cursor)
+    stmt = sa.select(attempts).where(attempts.c.task_pk == keys.task_pk(task))
+    if after is not None:
+        stmt = stmt.where(attempts.c.number > after[0])
+    rows = keys.conn.execute(stmt.order_by(attempts.c.number).limit(page.limit + 1)).all()
+    items = tuple(codec.attempt_from_row(r, task) for r in rows[: page.limit])
+    more = len(rows) > page.limit
+    return Page(items, encode_cursor("attempts", [items[-1].number]) if more else None)

@@ -1,0 +1,102 @@
+"""Contract: run tags — add, remove and replace with the reference client's rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowtrail.errors import InvalidTag
+from flowtrail.model import MAX_USER_TAGS, NewRun, PageRequest, RunFilter
+from flowtrail.store import MetadataStore
+
+
+def _run(store: MetadataStore, **kw: object) -> NewRun:
+    return NewRun("F", system_tags=frozenset({"user:ada", "runtime:local"}), **kw)  # type: ignore[arg-type]
+
+
+def test_add_remove_replace(store: MetadataStore) -> None:
+    run = store.create_run(_run(store)).pathspec
+    assert store.add_tags(run, ["prod", "team:ml"]).user_tags == {"prod", "team:ml"}
+    assert store.remove_tags(run, ["prod"]).user_tags == {"team:ml"}
+    replaced = store.replace_tags(run, ["team:ml"], ["team:research", "v2"])
+    assert replaced.user_tags == {"team:research", "v2"}
+    assert replaced.system_tags == {"user:ada", "runtime:local"}
+    assert store.get_run(run).user_tags == {"team:research", "v2"}  # persisted
+
+
+def test_adding_an_existing_system_tag_is_a_silent_no_op(store: MetadataStore) -> None:
+    run = store.create_run(_run(store)).pathspec
+    after = store.add_tags(run, ["user:ada", "prod"])
+    assert after.user_tags == {"prod"}
+    assert after.system_tags == {"user:ada", "runtime:local"}
+
+
+def test_adding_a_reserved_prefix_is_refused_and_adds_nothing(store: MetadataStore) -> None:
+    run = store.create_run(_run(store)).pathspec
+    with pytest.raises(InvalidTag, match="'user:bob' uses a prefix reserved"):
+        store.add_tags(run, ["fine", "user:bob"])
+    assert store.get_run(run).user_tags == frozenset()
+
+
+def test_removing_a_system_tag_is_an_error_and_removes_nothing(store: MetadataStore) -> None:
+    run = store.create_run(_run(store, tags=frozenset({"prod"}))).pathspec
+    with pytest.raises(InvalidTag, match="'runtime:local' is a system tag"):
+        store.remove_tags(run, ["prod", "runtime:local"])
+    got = store.get_run(run)
+    assert got.user_tags == {"prod"}
+    assert "runtime:local" in got.system_tags
+
+
+def test_removing_an_absent_tag_is_a_no_op(store: MetadataStore) -> None:
+    run = store.create_run(_run(store, tags=frozenset({"prod"}))).pathspec
+    assert store.remove_tags(run, ["never-there"]).user_tags == {"prod"}
+
+
+def test_replace_is_atomic(store: MetadataStore) -> None:
+    run = store.create_run(_run(store, tags=frozenset({"old"}))).pathspec
+    with pytest.raises(InvalidTag):
+        store.replace_tags(run, ["old"], ["date:2020-01-01"])
+    assert store.get_run(run).user_tags == {"old"}  # the removal was rolled back too
+
+
+def test_replace_removes_first(store: MetadataStore) -> None:
+    run = store.create_run(_run(store, tags=frozenset({"x"}))).pathspec
+    assert store.replace_tags(run, ["x"], ["x"]).user_tags == {"x"}
+
+
+def test_tag_rules(store: MetadataStore) -> None:
+    run = store.create_run(_run(store)).pathspec
+    for bad, message in [("", "empty"), ("a" * 501, "at most 500"), ("a\nb", "control")]:
+        with pytest.raises(InvalidTag, match=message):
+            store.add_tags(run, [bad])
+    with pytest.raises(InvalidTag, match="collection of strings"):
+        store.add_tags(run, "prod")
+    assert store.add_tags(run, ["a" * 500]).user_tags == {"a" * 500}
+
+
+def test_at_most_200_user_tags(store: MetadataStore) -> None:
+    run = store.create_run(_run(store)).pathspec
+    store.add_tags(run, [f"t{i}" for i in range(MAX_USER_TAGS - 1)])
+    store.add_tags(run, ["t0", "last"])  # a tag it has already does not count twice
+    with pytest.raises(InvalidTag, match="at most 200 user tags"):
+        store.add_tags(run, ["one-too-many"])
+    assert len(store.get_run(run).user_tags) == MAX_USER_TAGS
+
+
+def test_tags_never_move_a_run(store: MetadataStore) -> None:
+    first = store.create_run(_run(store))
+    store.create_run(_run(store))
+    store.add_tags(first.pathspec, ["late-tag"])
+    store.replace_tags(first.pathspec, ["late-tag"], ["later-tag"])
+    assert store.get_run(first.pathspec).created_at == first.created_at
+    latest = store.find_runs(RunFilter(flow_name="F"), PageRequest(1)).items[0]
+    assert latest.run_id == "2"
+    tagged = store.find_runs(RunFilter.of("F", tags=["later-tag"])).items
+    assert [r.run_id for r in tagged] == ["1"]
+
+
+def test_tag_changes_are_visible_to_other_readers_at_once(store: MetadataStore) -> None:
+    run = store.create_run(_run(store)).pathspec
+    store.add_tags(run, ["seen"])
+    assert [r.run_id for r in store.find_runs(RunFilter.of(tags=["seen"]))] == ["1"]
+    store.remove_tags(run, ["seen"])
+    assert store.find_runs(RunFilter.of(tags=["seen"])).items == ()
