@@ -6,6 +6,7 @@ non-empty strings without ``/`` (and without whitespace or control characters).
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -40,10 +41,15 @@ def validate_name(kind: str, value: str) -> str:
     Raises:
         InvalidPathspec: naming the kind, the rule and the value given.
     """
-    if not isinstance(value, str) or not value.isidentifier() or len(value) > _MAX_PART:
+    if (
+        not isinstance(value, str)
+        or not value.isidentifier()
+        or keyword.iskeyword(value)
+        or len(value) > _MAX_PART
+    ):
         raise InvalidPathspec(
             f"{kind} name must be a Python identifier (letters, digits, '_', not starting "
-            f"with a digit, at most {_MAX_PART} characters), got {value!r}",
+            f"with a digit, not a keyword, at most {_MAX_PART} characters), got {value!r}",
             details={"field": kind, "value": repr(value)},
         )
     return value

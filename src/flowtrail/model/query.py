@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 from flowtrail.errors import InvalidArgument
 from flowtrail.model.pathspec import validate_name
 from flowtrail.model.status import Status
-from flowtrail.model.tags import validate_tag
+from flowtrail.model.tags import check_tag_collection, validate_tag
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageRequest", "RunFilter"]
 
@@ -33,7 +33,11 @@ class PageRequest:
     cursor: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_PAGE_SIZE:
+        if (
+            not isinstance(self.limit, int)
+            or isinstance(self.limit, bool)
+            or not 1 <= self.limit <= MAX_PAGE_SIZE
+        ):
             raise InvalidArgument(
                 f"page limit must be an integer from 1 to {MAX_PAGE_SIZE}, got {self.limit!r}"
             )
@@ -82,6 +86,7 @@ class RunFilter:
     def __post_init__(self) -> None:
         if self.flow_name is not None:
             validate_name("flow", self.flow_name)
+        check_tag_collection(self.tags)
         object.__setattr__(self, "tags", frozenset(validate_tag(t) for t in self.tags))
         object.__setattr__(self, "statuses", frozenset(Status(s) for s in self.statuses))
 
@@ -97,6 +102,7 @@ class RunFilter:
         created_before: datetime | None = None,
     ) -> RunFilter:
         """Build a filter from sequences: ``RunFilter.of('F', tags=['prod'])``."""
+        check_tag_collection(tags)
         return cls(
             flow_name,
             frozenset(tags),

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from flowtrail.errors import InvalidArgument
 from flowtrail.model.pathspec import Level, Pathspec
 from flowtrail.model.status import Status
 from flowtrail.model.values import MetadataValue
@@ -49,12 +50,22 @@ class StepKind(StrEnum):
     JOIN = "join"
     END = "end"
 
+    @classmethod
+    def _missing_(cls, value: object) -> StepKind:
+        choices = ", ".join(k.value for k in cls)
+        raise InvalidArgument(f"step kind must be one of {choices}; got {value!r}")
+
 
 class LogStream(StrEnum):
     """The two log streams of an attempt."""
 
     STDOUT = "stdout"
     STDERR = "stderr"
+
+    @classmethod
+    def _missing_(cls, value: object) -> LogStream:
+        choices = ", ".join(s.value for s in cls)
+        raise InvalidArgument(f"log stream must be one of {choices}; got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from flowtrail.errors import InvalidTransition
+from flowtrail.errors import InvalidArgument, InvalidTransition
 
 __all__ = ["TERMINAL", "TRANSITIONS", "Status", "check_transition"]
 
@@ -28,6 +28,13 @@ class Status(StrEnum):
     def finished(self) -> bool:
         """True for every status that ends a run: succeeded, failed, cancelled and lost."""
         return self in TERMINAL
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status:
+        # Status text arrives from the wire and the CLI: refuse unknown text as a bad argument
+        # (a 400), not as a bare ValueError.
+        choices = ", ".join(s.value for s in cls)
+        raise InvalidArgument(f"status must be one of {choices}; got {value!r}")
 
 
 TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.LOST})

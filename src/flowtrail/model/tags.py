@@ -6,6 +6,7 @@ they start with one of :data:`SYSTEM_TAG_PREFIXES`, and users can neither add no
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from flowtrail.errors import InvalidTag
@@ -14,6 +15,7 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "MAX_USER_TAGS",
     "SYSTEM_TAG_PREFIXES",
+    "check_tag_collection",
     "check_user_tag_count",
     "is_system_tag",
     "validate_system_tag",
@@ -62,7 +64,7 @@ def validate_tag(tag: str) -> str:
             f"a tag has at most {MAX_TAG_LENGTH} characters, got {len(tag)}: {tag[:40]!r}...",
             details={"length": len(tag)},
         )
-    if any(not ch.isprintable() for ch in tag):
+    if any(unicodedata.category(ch) == "Cc" for ch in tag):
         raise InvalidTag(f"a tag must not contain control characters, got {tag!r}")
     return tag
 
@@ -83,6 +85,7 @@ def validate_user_tags(tags: Iterable[str]) -> frozenset[str]:
     Raises:
         InvalidTag: for the first tag that breaks a rule, or for too many tags.
     """
+    check_tag_collection(tags)
     result = frozenset(validate_tag(tag) for tag in tags)
     reserved = sorted(tag for tag in result if is_system_tag(tag))
     if reserved:
@@ -94,6 +97,19 @@ def validate_user_tags(tags: Iterable[str]) -> frozenset[str]:
         )
     check_user_tag_count(len(result))
     return result
+
+
+def check_tag_collection(tags: object) -> None:
+    """Raise :class:`InvalidTag` when ``tags`` is a single string rather than a collection.
+
+    A string is an iterable of its characters: taken as tags, ``"prod"`` would tag a run
+    ``p``, ``r``, ``o`` and ``d``.
+    """
+    if isinstance(tags, str):
+        raise InvalidTag(
+            f"expected a collection of tags, got the single string {tags!r}; "
+            f"write [{tags!r}] for one tag"
+        )
 
 
 def check_user_tag_count(count: int) -> None:

@@ -126,12 +126,21 @@ class MetadataValue:
         meta_type = _coerce_type(type)
         if meta_type in _STRING_TYPES or meta_type is MetadataType.PATH:
             return cls(meta_type, text)
-        return cls(meta_type, json.loads(text))
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise InvalidArgument(
+                f"not valid text for a {meta_type} metadata value: {text!r:.80}"
+            ) from None
+        return cls(meta_type, decoded)
 
     def to_number(self) -> builtins.float | None:
         """The value as a number, for search: int, float and bool values; else ``None``."""
         if self.type in (MetadataType.INT, MetadataType.FLOAT, MetadataType.BOOL):
-            number = float(self.value)
+            try:
+                number = float(self.value)
+            except OverflowError:  # an int beyond the float range has no number to search by
+                return None
             return None if math.isnan(number) else number
         return None
 
@@ -164,7 +173,11 @@ def _check(meta_type: MetadataType, value: Any) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif meta_type is MetadataType.FLOAT:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
+        if ok:
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond the float range
+                ok = False
     else:
         try:
             value = json.loads(json.dumps(value, allow_nan=True))

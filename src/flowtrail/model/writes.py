@@ -24,7 +24,7 @@ from flowtrail.model.records import (
     TriggerEvent,
 )
 from flowtrail.model.status import Status
-from flowtrail.model.tags import validate_system_tag, validate_user_tags
+from flowtrail.model.tags import check_tag_collection, validate_system_tag, validate_user_tags
 from flowtrail.model.values import MetadataValue
 
 __all__ = [
@@ -80,9 +80,11 @@ class NewRun:
 
     def __post_init__(self) -> None:
         Pathspec(self.flow_name, self.run_id)  # validates both
+        object.__setattr__(self, "status", Status(self.status))
         if self.status not in (Status.RUNNING, Status.PENDING):
             raise InvalidArgument(f"a new run is running or pending, got {self.status!r}")
         object.__setattr__(self, "tags", validate_user_tags(self.tags))
+        check_tag_collection(self.system_tags)
         object.__setattr__(
             self, "system_tags", frozenset(validate_system_tag(t) for t in self.system_tags)
         )
@@ -126,6 +128,7 @@ class NewTask:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
+        object.__setattr__(self, "status", Status(self.status))
         for parent in self.parent_tasks:
             parent.expect(Level.TASK)
             if parent.truncate(Level.RUN) != self.pathspec.truncate(Level.RUN):
@@ -144,6 +147,7 @@ class TaskStatusChange:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
+        object.__setattr__(self, "status", Status(self.status))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,7 @@ class AttemptEnd:
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
         _check_attempt(self.number)
+        object.__setattr__(self, "status", Status(self.status))
         if not self.status.finished:
             raise InvalidArgument(
                 f"an attempt ends succeeded, failed, cancelled or lost, got {self.status!r}"
@@ -201,7 +206,12 @@ class NewMetadata:
                 f"('Flow/run_id/step/task_id'), got {str(self.pathspec)!r}"
             )
         for what, text in (("field_name", self.field_name), ("type", self.type)):
-            if not text or len(text) > _MAX_FIELD_NAME or not text.isprintable():
+            if (
+                not isinstance(text, str)
+                or not text
+                or len(text) > _MAX_FIELD_NAME
+                or not text.isprintable()
+            ):
                 raise InvalidArgument(
                     f"metadata {what} must be 1 to {_MAX_FIELD_NAME} printable characters, "
                     f"got {text!r}"
@@ -227,7 +237,11 @@ class NewArtifact:
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.ARTIFACT)
         _check_attempt(self.attempt)
-        if len(self.sha) != 64 or any(c not in "0123456789abcdef" for c in self.sha):
+        if (
+            not isinstance(self.sha, str)
+            or len(self.sha) != 64
+            or any(c not in "0123456789abcdef" for c in self.sha)
+        ):
             raise InvalidArgument(
                 f"an artifact sha is 64 lowercase hex characters, got {self.sha!r}"
             )
@@ -279,6 +293,8 @@ class Batch:
 
     def __post_init__(self) -> None:
         self.run.expect(Level.RUN)
+        if self.run_status is not None:
+            object.__setattr__(self, "run_status", Status(self.run_status))
         if not self.batch_id or len(self.batch_id) > 128 or not self.batch_id.isprintable():
             raise InvalidArgument(
                 f"batch_id must be 1 to 128 printable characters, got {self.batch_id!r}"

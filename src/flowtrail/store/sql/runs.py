@@ -201,20 +201,37 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunRecord]:
     ]
 
 
-def find_runs_stmt(conn: Connection, filter: RunFilter, limit: int, after: int | None) -> Any:
-    """The statement behind ``find_runs``: keyset pagination on ``runs.pk``, newest first.
+def find_runs_stmt(filter: RunFilter, limit: int, after: int | None) -> Any:
+    """The statement behind ``find_runs``: keyset pagination on the run key, newest first.
 
-    Tags become one ``EXISTS`` each on ``run_tags (tag, run_pk)``; the flow and status
-    conditions use ``runs (flow_pk, status, pk)``.
+    Without tags it walks ``runs (flow_pk, status, pk)`` or ``runs (flow_pk, pk)``. With
+    tags, the first tag drives the query through ``run_tags (tag, flow_pk, run_pk)`` (or
+    ``(tag, run_pk)`` across flows), in key order, so only runs carrying it are visited;
+    each further tag is an ``EXISTS`` probe of the primary key ``run_tags (run_pk, tag)``.
     """
-    stmt = sa.select(runs)
-    if filter.flow_name is not None:
-        stmt = stmt.where(
-            runs.c.flow_pk
-            == sa.select(flows.c.pk).where(flows.c.name == filter.flow_name).scalar_subquery()
+    flow_pk = (
+        sa.select(flows.c.pk).where(flows.c.name == filter.flow_name).scalar_subquery()
+        if filter.flow_name is not None
+        else None
+    )
+    tags = sorted(filter.tags)
+    if tags:
+        key = run_tags.c.run_pk
+        stmt = (
+            sa.select(runs)
+            .select_from(run_tags.join(runs, runs.c.pk == run_tags.c.run_pk))
+            .where(run_tags.c.tag == tags[0])
         )
-    for tag in sorted(filter.tags):
-        stmt = stmt.where(sa.exists().where(run_tags.c.tag == tag, run_tags.c.run_pk == runs.c.pk))
+        if flow_pk is not None:
+            stmt = stmt.where(run_tags.c.flow_pk == flow_pk)
+        other = run_tags.alias("other_tag")
+        for tag in tags[1:]:
+            stmt = stmt.where(sa.exists().where(other.c.run_pk == key, other.c.tag == tag))
+    else:
+        key = runs.c.pk
+        stmt = sa.select(runs)
+        if flow_pk is not None:
+            stmt = stmt.where(runs.c.flow_pk == flow_pk)
     if filter.statuses:
         statuses = sorted(str(s) for s in filter.statuses)
         stmt = stmt.where(
@@ -227,8 +244,8 @@ def find_runs_stmt(conn: Connection, filter: RunFilter, limit: int, after: int |
     if filter.created_before is not None:
         stmt = stmt.where(runs.c.created_at < filter.created_before)
     if after is not None:
-        stmt = stmt.where(runs.c.pk < after)
-    return stmt.order_by(runs.c.pk.desc()).limit(limit)
+        stmt = stmt.where(key < after)
+    return stmt.order_by(key.desc()).limit(limit)
 
 
 def find_runs(
@@ -237,9 +254,7 @@ def find_runs(
     """The rows of one page of ``find_runs`` and the cursor of the next."""
     after = decode_cursor("runs", page.cursor)
     rows = list(
-        conn.execute(
-            find_runs_stmt(conn, filter, page.limit + 1, int(after[0]) if after else None)
-        ).all()
+        conn.execute(find_runs_stmt(filter, page.limit + 1, int(after[0]) if after else None)).all()
     )
     more = len(rows) > page.limit
     rows = rows[: page.limit]

@@ -121,8 +121,9 @@ run_tags = sa.Table(
     # Denormalised from runs so tag listings of one flow need no join.
     _fk("flow_pk", "flows.pk"),
     sa.PrimaryKeyConstraint("run_pk", "tag"),
-    # runs carrying a tag, newest first
+    # runs carrying a tag, newest first: across flows, and within one flow
     sa.Index(None, "tag", "run_pk"),
+    sa.Index(None, "tag", "flow_pk", "run_pk"),
     # the tags of a flow (listing with counts)
     sa.Index(None, "flow_pk", "tag"),
 )

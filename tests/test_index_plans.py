@@ -1,0 +1,244 @@
+"""Every listing and lookup the client needs is served by an index, at 100,000 runs.
+
+The history is inserted directly (executemany into the store's own tables, the rows shaped
+as the store writes them), the planner's statistics are refreshed, and the database's own
+plan (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL) of the exact statements
+the store issues is checked: no full scan of a big table, no sort of its rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from flowtrail.model import Pathspec, RunFilter, Status, utc_now
+from flowtrail.store.sql import create_engine, upgrade
+from flowtrail.store.sql.dialects import explain, is_sqlite
+from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.records import artifacts_stmt, metadata_stmt
+from flowtrail.store.sql.runs import find_runs_stmt
+from flowtrail.store.sql.schema import (
+    artifacts,
+    flows,
+    metadata_entries,
+    run_tags,
+    runs,
+    steps,
+    tasks,
+)
+from flowtrail.store.sql.tasks import find_tasks_stmt
+from tests.conftest import truncate_all
+
+pytestmark = pytest.mark.slow
+
+RUNS = 100_000
+BIG_TABLES = ("runs", "run_tags", "steps", "tasks", "metadata_entries", "artifacts")
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+def _fill(engine: sa.Engine) -> None:
+    """100,000 runs in two flows, three tags each, and tasks with metadata and artifacts
+    for every fifth run."""
+    now = utc_now() - timedelta(days=30)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(flows),
+            [
+                {"pk": 1, "name": "Big", "created_at": now, "metadata": {}, "last_run_number": 0},
+                {"pk": 2, "name": "Small", "created_at": now, "metadata": {}, "last_run_number": 0},
+            ],
+        )
+        run_rows, tag_rows, step_rows, task_rows, md_rows, art_rows = [], [], [], [], [], []
+        for i in range(1, RUNS + 1):
+            flow_pk = 1 if i % 10 else 2
+            status = Status.FAILED if i % 50 == 0 else Status.SUCCEEDED
+            created = now + timedelta(seconds=i)
+            run_rows.append(
+                {
+                    "pk": i,
+                    "flow_pk": flow_pk,
+                    "run_id": str(i),
+                    "run_number": i,
+                    "status": str(status),
+                    "created_at": created,
+                    "finished_at": created,
+                    "heartbeat_at": created,
+                    "heartbeat_timeout_ms": 120_000,
+                    "user_name": f"u{i % 10}",
+                    "parameters": {"alpha": i / RUNS},
+                    "trigger": [],
+                    "flow_metadata": {},
+                }
+            )
+            tags = [(f"team:{'abc'[i % 3]}", False), (f"user:u{i % 10}", True)]
+            if i % 100 == 0:
+                tags.append(("prod", False))
+            if i % 300 == 0:
+                tags.append(("nightly", False))
+            tag_rows += [
+                {"run_pk": i, "tag": t, "is_system": s, "flow_pk": flow_pk} for t, s in tags
+            ]
+            if i % 5 == 0:
+                step_rows.append(
+                    {
+                        "pk": i,
+                        "run_pk": i,
+                        "name": "train",
+                        "kind": "foreach",
+                        "next_steps": [],
+                        "created_at": created,
+                    }
+                )
+                for k in range(2):
+                    task_pk = 2 * i + k
+                    task_rows.append(
+                        {
+                            "pk": task_pk,
+                            "run_pk": i,
+                            "step_pk": i,
+                            "task_id": str(k + 1),
+                            "status": "succeeded",
+                            "created_at": created,
+                            "foreach_stack": [],
+                            "parent_tasks": [],
+                        }
+                    )
+                    for m in range(3):
+                        md_rows.append(
+                            {
+                                "run_pk": i,
+                                "task_pk": task_pk,
+                                "attempt": 0,
+                                "field_name": f"m{m}",
+                                "type": "user",
+                                "value_type": "int",
+                                "value_text": str(m),
+                                "value_num": float(m),
+                                "created_at": created,
+                            }
+                        )
+                        art_rows.append(
+                            {
+                                "task_pk": task_pk,
+                                "run_pk": i,
+                                "attempt": 0,
+                                "name": f"a{m}",
+                                "sha": f"{task_pk:064x}",
+                                "size": 8,
+                                "python_type": "builtins.int",
+                                "encoding": "json",
+                                "created_at": created,
+                            }
+                        )
+        for table, rows in [
+            (runs, run_rows),
+            (run_tags, tag_rows),
+            (steps, step_rows),
+            (tasks, task_rows),
+            (metadata_entries, md_rows),
+            (artifacts, art_rows),
+        ]:
+            for chunk in _chunks(rows):
+                conn.execute(sa.insert(table), chunk)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def big_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sa.Engine]:
+    """A database holding 100,000 runs."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("plans") / "big.db"
+        engine = create_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        _fill(engine)
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        truncate_all(engine)
+        _fill(engine)
+        yield engine
+        truncate_all(engine)
+
+
+def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
+    task = Pathspec.parse("Big/49995/train/2")
+
+    def keys(conn: sa.Connection) -> Keys:
+        return Keys.for_run(conn, task.truncate(task.level.RUN))
+
+    return {
+        "latest run of a flow": lambda c: find_runs_stmt(RunFilter("Big"), 1, None),
+        "next page of a flow's runs": lambda c: find_runs_stmt(RunFilter("Big"), 50, 70_000),
+        "latest successful run": lambda c: find_runs_stmt(
+            RunFilter.of("Big", statuses=[Status.SUCCEEDED]), 1, None
+        ),
+        "runs with one tag": lambda c: find_runs_stmt(RunFilter.of(tags=["prod"]), 50, None),
+        "runs of a flow with all of a set of tags": lambda c: find_runs_stmt(
+            RunFilter.of("Small", tags=["prod", "nightly", "team:a"]), 50, None
+        ),
+        "runs by status": lambda c: find_runs_stmt(
+            RunFilter.of(statuses=[Status.FAILED]), 50, None
+        ),
+        "runs of a flow by status": lambda c: find_runs_stmt(
+            RunFilter.of("Small", statuses=[Status.FAILED]), 50, None
+        ),
+        "tasks of a step": lambda c: find_tasks_stmt(
+            keys(c), task.truncate(task.level.STEP), 100, None
+        ),
+        "metadata of a task": lambda c: metadata_stmt(keys(c), task, limit=100, after=None),
+        "artifacts of a task": lambda c: artifacts_stmt(
+            keys(c), task, attempt=None, limit=100, after=None
+        ),
+    }
+
+
+def _bad_lines(plan: str, sqlite: bool) -> list[str]:
+    """Plan lines that show a big table read whole, or many rows sorted.
+
+    PostgreSQL may sort a handful of rows that an index selected (cheaper than walking an
+    index in order); a sort is refused when the planner expects more than 1,000 rows.
+    """
+    tables = "|".join(BIG_TABLES)
+    if sqlite:
+        full_scan = re.compile(rf"\bSCAN ({tables})\b(?! USING)")
+        return [
+            line
+            for line in plan.splitlines()
+            if full_scan.search(line) or "TEMP B-TREE" in line
+        ]
+    bad = []
+    for line in plan.splitlines():
+        sort = re.search(r"^\s*(->\s*)?Sort\b.*rows=(\d+)", line)
+        if re.search(rf"Seq Scan on ({tables})\b", line) or (sort and int(sort[2]) > 1000):
+            bad.append(line)
+    return bad
+
+
+@pytest.mark.parametrize("name", list(_queries()))
+def test_query_plan_uses_indexes(big_engine: sa.Engine, name: str) -> None:
+    with big_engine.connect() as conn:
+        statement = _queries()[name](conn)
+        plan = explain(conn, statement)
+        rows = conn.execute(statement).all()
+    assert rows, f"{name}: the query found nothing, so its plan proves little"
+    assert _bad_lines(plan, is_sqlite(big_engine)) == [], f"{name}:\n{plan}"
+    assert "INDEX" in plan.upper() or "PRIMARY KEY" in plan.upper(), f"{name}:\n{plan}"
+
+
+def test_the_filled_database_is_big(big_engine: sa.Engine) -> None:
+    with big_engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar() == RUNS
