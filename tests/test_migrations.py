@@ -1,0 +1,110 @@
+"""The Alembic history creates exactly the schema in ``schema.py``, on SQLite and
+PostgreSQL; opening an older database migrates it or says how to; a newer one is refused."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import make_url
+
+from flowtrail.errors import SchemaMismatch
+from flowtrail.model import NewRun
+from flowtrail.store import MigrateMode, open_store
+from flowtrail.store.sql import create_engine, current_revision, head_revision, upgrade
+from flowtrail.store.sql.migrate import downgrade
+from flowtrail.store.sql.schema import metadata
+
+
+def _differences(engine: sa.Engine) -> list[object]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+@pytest.fixture
+def pg_fresh(postgres_url: str) -> Iterator[str]:
+    """An empty PostgreSQL database of its own (dropped afterwards)."""
+    name = f"flowtrail_mig_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_history_matches_schema_on_sqlite(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    assert upgrade(engine) == (None, head_revision())
+    assert _differences(engine) == []
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_history_matches_schema_on_postgresql(pg_fresh: str) -> None:
+    engine = create_engine(pg_fresh)
+    upgrade(engine)
+    assert _differences(engine) == []
+    assert upgrade(engine) == (head_revision(), head_revision())  # idempotent
+    downgrade(engine, "base")
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+
+
+def test_an_older_sqlite_file_is_migrated_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    downgrade(engine, "base")  # a file left at the revision before the current one
+    with engine.connect() as conn:
+        assert current_revision(conn) is None
+    engine.dispose()
+    with open_store(url) as store:
+        assert store.create_run(NewRun("F")).run_id == "1"
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+    engine.dispose()
+
+
+def test_check_mode_refuses_an_outdated_file_with_the_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with pytest.raises(SchemaMismatch, match=r"flowtrail db upgrade --db 'sqlite:///.*old\.db'"):
+        open_store(url, migrate=MigrateMode.CHECK)
+
+
+def test_a_database_from_a_newer_flowtrail_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    open_store(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match=r"f00dfeed.*written by a newer flowtrail"):
+        open_store(url)
+
+
+@pytest.mark.postgres
+def test_postgresql_migrates_when_empty_and_refuses_when_behind(pg_fresh: str) -> None:
+    open_store(pg_fresh).close()  # empty: created
+    engine = create_engine(pg_fresh)
+    downgrade(engine, "base")
+    with engine.begin() as conn:  # a non-empty database behind the code
+        conn.execute(sa.text("CREATE TABLE team_notes (id int)"))
+    engine.dispose()
+    masked = make_url(pg_fresh).render_as_string(hide_password=True)
+    with pytest.raises(SchemaMismatch, match="flowtrail db upgrade --db") as info:
+        open_store(pg_fresh)
+    assert masked in str(info.value)
+    with open_store(pg_fresh, migrate="upgrade") as store:
+        assert store.create_run(NewRun("F")).run_id == "1"
