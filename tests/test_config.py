@@ -674,22 +674,3 @@ def test_public_names_exist_and_are_documented() -> None:
         "FLOWTRAIL_CONFIG",
     ):
         assert f"`{variable}`" in text, variable
-
-
-def test_python_examples_in_the_docs_run(tmp_path: Path) -> None:
-    blocks = re.findall(r"^```python\n(.*?)^```", DOC.read_text(encoding="utf-8"), re.M | re.S)
-    assert blocks
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWTRAIL_")}
-    for number, block in enumerate(blocks):
-        folder = tmp_path / f"block{number}"
-        folder.mkdir()
-        result = subprocess.run(
-            [sys.executable, "-c", block],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip()
