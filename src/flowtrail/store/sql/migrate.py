@@ -27,6 +27,7 @@ __all__ = [
     "downgrade",
     "ensure_schema",
     "head_revision",
+    "is_known_revision",
     "upgrade",
 ]
 
@@ -70,7 +71,8 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def _known(revision: str) -> bool:
+def is_known_revision(revision: str) -> bool:
+    """True when ``revision`` is in this flowtrail's history (False: a newer flowtrail wrote it)."""
     script = ScriptDirectory.from_config(_config())
     return any(rev.revision == revision for rev in script.walk_revisions())
 
@@ -87,7 +89,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Upgrade a database to ``revision``; returns (revision before, revision after)."""
     with _locked(engine) as conn:
         before = current_revision(conn)
-        if before is not None and not _known(before):
+        if before is not None and not is_known_revision(before):
             raise _newer(before, engine)
         command.upgrade(_config(conn), revision)
         after = current_revision(conn)
@@ -119,7 +121,7 @@ def ensure_schema(engine: Engine, mode: MigrateMode, display_url: str) -> None:
         has_tables = bool(sa.inspect(conn).get_table_names())
     if current == head:
         return
-    if current is not None and not _known(current):
+    if current is not None and not is_known_revision(current):
         raise _newer(current, engine, display_url)
     empty = current is None and not has_tables
     if mode is MigrateMode.UPGRADE or (mode is MigrateMode.AUTO and (is_sqlite(engine) or empty)):

@@ -1,0 +1,198 @@
+"""``flowtrail db``: the schema of the metadata database (``upgrade``, ``status``).
+
+The database is the one ``--db`` names, else the metadata database of the resolved settings
+(the SQLite file in ``.flowtrail`` by default). URLs are shown with their password masked, and
+the password is never part of an error message.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from flowtrail.cli.context import CliContext, pass_cli_context
+from flowtrail.config.spec import check_database_url, mask_password, url_scheme
+from flowtrail.errors import FlowtrailError, InvalidArgument, StoreUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy and Alembic are imported inside the commands: they take a third of a second to
+# import, and `flowtrail --help` (or any other command) should not pay for them.
+
+__all__ = ["db_group", "status_command", "upgrade_command"]
+
+_DB_OPTION = click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    default=None,
+    help="Database URL (sqlite:///file.db, postgresql+psycopg://user:pw@host/db). "
+    "Default: the metadata database of the resolved settings.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """The database a ``db`` command works on."""
+
+    url: URL
+    display: str  # the URL with its password masked
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file, or ``None`` for PostgreSQL and in-memory SQLite."""
+        database = self.url.database
+        if self.url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+            return None
+        if database is not None and database.startswith("file:"):
+            return None
+        return Path(database or "").expanduser()
+
+
+def _target(state: CliContext, db_url: str | None, *, create_home: bool) -> _Target:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from flowtrail.store import SCHEMES
+
+    if db_url is not None:
+        scheme = url_scheme(db_url)
+        if scheme not in SCHEMES:
+            raise InvalidArgument(
+                f"--db takes a database URL starting with one of "
+                f"{', '.join(s + '://' for s in SCHEMES)}; got {mask_password(db_url)!r}",
+                details={"scheme": scheme},
+            )
+        text = check_database_url(db_url)
+    else:
+        settings = state.settings()
+        if settings.metadata == "service":
+            raise InvalidArgument(
+                f"the metadata provider is {settings.describe_metadata()} (from "
+                f"{settings.sources.get('metadata', 'default')}): the flowtrail service "
+                "migrates its own database; to migrate a database directly, pass --db URL"
+            )
+        if settings.metadata == "local" and create_home:
+            settings.ensure_home()
+        text = settings.metadata_url
+    try:
+        url = make_url(text)
+    except sa.exc.ArgumentError as exc:
+        raise InvalidArgument(f"expected a database URL, got {mask_password(text)!r}") from exc
+    state.hide(url.password)
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        url = url.set(drivername="postgresql+psycopg")
+    return _Target(url, url.render_as_string(hide_password=True))
+
+
+@contextmanager
+def _engine(target: _Target) -> Iterator[Engine]:
+    """An engine on the target; driver errors become flowtrail errors, and it is disposed."""
+    import sqlalchemy as sa
+
+    from flowtrail.store.sql import create_engine
+
+    folder = None if target.sqlite_file is None else target.sqlite_file.resolve().parent
+    if folder is not None and not folder.is_dir():
+        raise StoreUnavailable(f"cannot open {target.display}: the folder {folder} does not exist")
+    try:
+        engine = create_engine(target.url)
+    except ModuleNotFoundError as exc:
+        raise StoreUnavailable(
+            f"cannot open {target.display}: the driver {exc.name!r} is not installed; "
+            "install it with: pip install 'flowtrail[postgres]'"
+        ) from None
+    try:
+        yield engine
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise StoreUnavailable(
+            f"cannot reach the metadata store at {target.display}: {_reason(exc)}",
+            details={"url": target.display},
+        ) from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise FlowtrailError(f"database error at {target.display}: {_reason(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the schema of the metadata database.
+
+    \b
+    Example:
+        flowtrail db status
+        flowtrail db upgrade --db postgresql+psycopg://flowtrail@db.internal/flowtrail
+    """
+
+
+@db_group.command("upgrade")
+@_DB_OPTION
+@pass_cli_context
+def upgrade_command(state: CliContext, db_url: str | None) -> None:
+    """Migrate the metadata database to the newest schema.
+
+    Applies every pending migration under a lock, so running it twice, or from two hosts at
+    once, is safe. Without --db, the embedded database (.flowtrail/flowtrail.db) is created
+    if it does not exist. A service provider migrates its own database.
+
+    \b
+    Example:
+        flowtrail db upgrade --db postgresql+psycopg://flowtrail@db.internal/flowtrail
+    """
+    from flowtrail.store.sql import upgrade
+
+    target = _target(state, db_url, create_home=True)
+    with _engine(target) as engine:
+        before, after = upgrade(engine)
+    if before == after:
+        click.echo(f"{target.display} already at {after}")
+    else:
+        click.echo(f"upgraded {target.display} from {before or 'none'} to {after}")
+
+
+@db_group.command("status")
+@_DB_OPTION
+@pass_cli_context
+def status_command(state: CliContext, db_url: str | None) -> None:
+    """Show the schema revision of the metadata database and whether it needs an upgrade.
+
+    Changes nothing (a missing SQLite file is reported at revision none, not created) and
+    exits with status 0 whether or not an upgrade is needed.
+
+    \b
+    Example:
+        flowtrail db status --db sqlite:///.flowtrail/flowtrail.db
+    """
+    from flowtrail.store.sql.migrate import current_revision, head_revision, is_known_revision
+
+    target = _target(state, db_url, create_home=False)
+    head = head_revision()
+    if target.sqlite_file is not None and not target.sqlite_file.exists():
+        current = None
+    else:
+        with _engine(target) as engine, engine.connect() as conn:
+            current = current_revision(conn)
+    click.echo(f"database: {target.display}")
+    click.echo(f"current:  {current or 'none'}")
+    click.echo(f"head:     {head}")
+    if current == head:
+        click.echo("up to date")
+    elif current is not None and not is_known_revision(current):
+        click.echo("written by a newer flowtrail: upgrade flowtrail (pip install -U flowtrail)")
+    else:
+        click.echo(f"needs upgrade: run flowtrail db upgrade --db {shlex.quote(target.display)}")
