@@ -216,9 +216,7 @@ def _bad_lines(plan: str, sqlite: bool) -> list[str]:
     if sqlite:
         full_scan = re.compile(rf"\bSCAN ({tables})\b(?! USING)")
         return [
-            line
-            for line in plan.splitlines()
-            if full_scan.search(line) or "TEMP B-TREE" in line
+            line for line in plan.splitlines() if full_scan.search(line) or "TEMP B-TREE" in line
         ]
     bad = []
     for line in plan.splitlines():
