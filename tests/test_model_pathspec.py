@@ -246,7 +246,7 @@ def test_child() -> None:
     artifact = flow.child("1").child("start").child("2").child("model")
     assert artifact == Pathspec.parse("F/1/start/2/model")
     assert artifact.parent == flow.child("1").child("start").child("2")
-    with pytest.raises(InvalidPathspec, match="expected 1 to 5 components"):
+    with pytest.raises(InvalidPathspec, match="an artifact pathspec has no children"):
         artifact.child("more")
     with pytest.raises(InvalidPathspec, match="step name"):
         Pathspec.parse("F/1").child("not-a-step")
@@ -290,3 +290,28 @@ def test_level_shape(level: Level, shape: str) -> None:
 def test_python_keywords_are_not_names(name: str) -> None:
     with pytest.raises(InvalidPathspec, match="not a keyword"):
         Pathspec(name)
+
+
+def test_derived_pathspecs_equal_parsed_ones() -> None:
+    task = Pathspec.parse("F/12/train/345")
+    assert task.child("model") == Pathspec.parse("F/12/train/345/model")
+    assert task.parent == Pathspec.parse("F/12/train")
+    assert task.truncate(Level.RUN) == Pathspec("F", "12")
+    assert hash(task.parent) == hash(Pathspec.parse("F/12/train"))
+    assert Pathspec("F").child("7").child("start").child("9") == Pathspec("F", "7", "start", "9")
+    assert {task.truncate(Level.RUN), Pathspec("F", "12")} == {Pathspec("F", "12")}
+
+
+@pytest.mark.parametrize(
+    ("parent", "child", "message"),
+    [
+        ("F", "a/b", "run id must be"),
+        ("F/1", "not-a-name", "step name must be"),
+        ("F/1/start", "has space", "task id must be"),
+        ("F/1/start/2", "1x", "artifact name must be"),
+        ("F/1/start/2/x", "y", "has no children"),
+    ],
+)
+def test_child_validates_the_new_component(parent: str, child: str, message: str) -> None:
+    with pytest.raises(InvalidPathspec, match=message):
+        Pathspec.parse(parent).child(child)

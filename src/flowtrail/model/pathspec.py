@@ -7,7 +7,7 @@ non-empty strings without ``/`` (and without whitespace or control characters).
 from __future__ import annotations
 
 import keyword
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from flowtrail.errors import InvalidPathspec
@@ -31,6 +31,7 @@ class Level(IntEnum):
 
 
 _SHAPE = ("Flow", "run_id", "step", "task_id", "artifact")
+_FIELDS = ("flow", "run_id", "step", "task_id", "artifact")
 _ID_FORBIDDEN = frozenset("/")
 _MAX_PART = 255
 
@@ -93,10 +94,13 @@ class Pathspec:
     step: str | None = None
     task_id: str | None = None
     artifact: str | None = None
+    # The number of components, worked out once (pathspecs are built and compared a lot).
+    _depth: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parts = (self.flow, self.run_id, self.step, self.task_id, self.artifact)
         depth = 1 + max((i for i, part in enumerate(parts) if part is not None), default=0)
+        object.__setattr__(self, "_depth", depth)
         if any(p is None for p in parts[:depth]):
             raise InvalidPathspec(
                 f"expected {Level(depth).shape!r} with every component given, got "
@@ -147,22 +151,31 @@ class Pathspec:
             )
         return cls(*components)
 
+    @classmethod
+    def _trusted(cls, parts: tuple[str, ...]) -> Pathspec:
+        # For components taken from pathspecs that were validated already.
+        spec = object.__new__(cls)
+        padded = parts + (None,) * (len(_SHAPE) - len(parts))
+        for name, value in zip(_FIELDS, padded, strict=True):
+            object.__setattr__(spec, name, value)
+        object.__setattr__(spec, "_depth", len(parts))
+        return spec
+
     @property
     def level(self) -> Level:
         """The level of the object this pathspec names."""
-        return Level(len(self.components))
+        return _LEVELS[self._depth - 1]
 
     @property
     def components(self) -> tuple[str, ...]:
         """The components, from the flow name down: ``('F', '12', 'start')``."""
         parts = (self.flow, self.run_id, self.step, self.task_id, self.artifact)
-        return tuple(p for p in parts if p is not None)
+        return parts[: self._depth]  # type: ignore[return-value]
 
     @property
     def parent(self) -> Pathspec | None:
         """The pathspec one level up, or ``None`` for a flow."""
-        comps = self.components
-        return None if len(comps) == 1 else Pathspec(*comps[:-1])
+        return None if self._depth == 1 else Pathspec._trusted(self.components[:-1])
 
     @property
     def id(self) -> str:
@@ -171,7 +184,13 @@ class Pathspec:
 
     def child(self, name: str) -> Pathspec:
         """The pathspec one level down: ``Pathspec.parse('F/12').child('start')``."""
-        return Pathspec.of(*self.components, name)
+        if self._depth == len(_SHAPE):
+            raise InvalidPathspec(f"an artifact pathspec has no children, got {str(self)!r}")
+        if self._depth in (Level.RUN, Level.TASK):  # the child is a step or an artifact
+            validate_name(_SHAPE[self._depth], name)
+        else:
+            validate_id(_SHAPE[self._depth].replace("_", " "), name)
+        return Pathspec._trusted((*self.components, name))
 
     def expect(self, level: Level) -> Pathspec:
         """Return ``self`` if it names an object of ``level``.
@@ -192,10 +211,13 @@ class Pathspec:
                 f"{str(self)!r} has no {level.name.lower()} component "
                 f"(expected at least {level.shape!r})"
             )
-        return Pathspec(*self.components[: level.value])
+        return self if level == self._depth else Pathspec._trusted(self.components[: level.value])
 
     def __str__(self) -> str:
         return "/".join(self.components)
 
     def __repr__(self) -> str:
         return f"Pathspec({str(self)!r})"
+
+
+_LEVELS = tuple(Level)

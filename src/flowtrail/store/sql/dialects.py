@@ -88,9 +88,10 @@ def insert_ignore(bind: Connection, table: sa.Table) -> Any:
     return postgresql.insert(table).on_conflict_do_nothing()
 
 
-def explain(bind: Connection, statement: sa.Executable) -> str:
+def explain(bind: Connection, statement: sa.Executable, *, analyze: bool = False) -> str:
     """The database's own plan for ``statement``: ``EXPLAIN QUERY PLAN`` on SQLite,
-    ``EXPLAIN`` on PostgreSQL, as one text."""
+    ``EXPLAIN`` on PostgreSQL (``EXPLAIN ANALYZE`` with ``analyze``, which runs the query
+    and shows the rows each step really read), as one text."""
     sql = str(
         statement.compile(  # type: ignore[attr-defined]
             dialect=bind.dialect, compile_kwargs={"literal_binds": True}
@@ -98,4 +99,5 @@ def explain(bind: Connection, statement: sa.Executable) -> str:
     )
     if is_sqlite(bind):
         return "\n".join(str(row[-1]) for row in bind.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-    return "\n".join(str(row[0]) for row in bind.exec_driver_sql("EXPLAIN " + sql))
+    prefix = "EXPLAIN ANALYZE " if analyze else "EXPLAIN "
+    return "\n".join(str(row[0]) for row in bind.exec_driver_sql(prefix + sql))

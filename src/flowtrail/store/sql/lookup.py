@@ -63,6 +63,8 @@ class Keys:
     flow_pk: int
     _steps: dict[str, int] = field(default_factory=dict)
     _tasks: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: Keys of the tasks created in this transaction: they have no records yet.
+    created_tasks: set[int] = field(default_factory=set)
 
     @classmethod
     def for_run(cls, conn: Connection, run: Pathspec) -> Keys:
@@ -104,7 +106,9 @@ class Keys:
         Raises:
             NotFound: no such task in that step.
         """
-        task_id = task.expect(Level.TASK).task_id
+        task_id = task.task_id
+        if task_id is None or task.artifact is not None:
+            task.expect(Level.TASK)  # raises with the expected shape
         assert task_id is not None
         if task_id not in self._tasks:
             row = self.conn.execute(
@@ -126,3 +130,4 @@ class Keys:
     def remember_task(self, task_id: str, pk: int, step_name: str) -> None:
         """Note a task created in this transaction."""
         self._tasks[task_id] = (pk, step_name)
+        self.created_tasks.add(pk)

@@ -151,18 +151,22 @@ def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> N
         if key in rows and rows[key]["sha"] != a.sha:
             raise AlreadyExists(f"artifact {a.pathspec} appears twice with different contents")
         rows[key] = row
-    recorded = {
-        (r.task_pk, r.name, r.attempt): r.sha
-        for r in keys.conn.execute(
-            sa.select(
-                artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt, artifacts.c.sha
-            ).where(
-                sa.tuple_(artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt).in_(
-                    list(rows)
-                )
+    # Rows already recorded for these tasks (none for tasks this transaction created),
+    # read through the (task_pk, name, attempt) index.
+    known = sorted({key[0] for key in rows} - keys.created_tasks)
+    recorded = (
+        {
+            (r.task_pk, r.name, r.attempt): r.sha
+            for r in keys.conn.execute(
+                sa.select(
+                    artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt, artifacts.c.sha
+                ).where(artifacts.c.task_pk.in_(known))
             )
-        )
-    }
+            if (r.task_pk, r.name, r.attempt) in rows
+        }
+        if known
+        else {}
+    )
     for key, sha in recorded.items():
         if rows[key]["sha"] != sha:
             name = next(a.pathspec for a in new if a.pathspec.artifact == key[1])

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Row
 
-from flowtrail.errors import AlreadyExists, InvalidTag, InvalidTransition
+from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTag, InvalidTransition
 from flowtrail.model import (
     FlowRecord,
     MetadataValue,
@@ -201,19 +201,23 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunRecord]:
     ]
 
 
-def find_runs_stmt(filter: RunFilter, limit: int, after: int | None) -> Any:
+def find_runs_stmt(
+    filter: RunFilter, limit: int, after: int | None, flow_pk: int | None = None
+) -> Any:
     """The statement behind ``find_runs``: keyset pagination on the run key, newest first.
 
     Without tags it walks ``runs (flow_pk, status, pk)`` or ``runs (flow_pk, pk)``. With
     tags, the first tag drives the query through ``run_tags (tag, flow_pk, run_pk)`` (or
     ``(tag, run_pk)`` across flows), in key order, so only runs carrying it are visited;
     each further tag is an ``EXISTS`` probe of the primary key ``run_tags (run_pk, tag)``.
+
+    ``flow_pk`` is the key of ``filter.flow_name``, looked up first: it is written into the
+    SQL text, so that PostgreSQL plans each flow's query with that flow's statistics (a
+    flow with few runs among many would otherwise be searched through every run).
     """
-    flow_pk = (
-        sa.select(flows.c.pk).where(flows.c.name == filter.flow_name).scalar_subquery()
-        if filter.flow_name is not None
-        else None
-    )
+    flow_key = None if flow_pk is None else sa.literal(flow_pk, literal_execute=True)
+    if filter.flow_name is not None and flow_key is None:
+        raise InvalidArgument("find_runs_stmt needs the flow's key when the filter names a flow")
     tags = sorted(filter.tags)
     if tags:
         key = run_tags.c.run_pk
@@ -222,16 +226,16 @@ def find_runs_stmt(filter: RunFilter, limit: int, after: int | None) -> Any:
             .select_from(run_tags.join(runs, runs.c.pk == run_tags.c.run_pk))
             .where(run_tags.c.tag == tags[0])
         )
-        if flow_pk is not None:
-            stmt = stmt.where(run_tags.c.flow_pk == flow_pk)
+        if flow_key is not None:
+            stmt = stmt.where(run_tags.c.flow_pk == flow_key)
         other = run_tags.alias("other_tag")
         for tag in tags[1:]:
             stmt = stmt.where(sa.exists().where(other.c.run_pk == key, other.c.tag == tag))
     else:
         key = runs.c.pk
         stmt = sa.select(runs)
-        if flow_pk is not None:
-            stmt = stmt.where(runs.c.flow_pk == flow_pk)
+        if flow_key is not None:
+            stmt = stmt.where(runs.c.flow_pk == flow_key)
     if filter.statuses:
         statuses = sorted(str(s) for s in filter.statuses)
         stmt = stmt.where(
@@ -253,9 +257,15 @@ def find_runs(
 ) -> tuple[list[Row[Any]], str | None]:
     """The rows of one page of ``find_runs`` and the cursor of the next."""
     after = decode_cursor("runs", page.cursor)
-    rows = list(
-        conn.execute(find_runs_stmt(filter, page.limit + 1, int(after[0]) if after else None)).all()
-    )
+    flow_key = None
+    if filter.flow_name is not None:
+        flow_key = conn.execute(
+            sa.select(flows.c.pk).where(flows.c.name == filter.flow_name)
+        ).scalar_one_or_none()
+        if flow_key is None:
+            return [], None
+    stmt = find_runs_stmt(filter, page.limit + 1, int(after[0]) if after else None, flow_key)
+    rows = list(conn.execute(stmt).all())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return rows, encode_cursor("runs", [rows[-1].pk]) if more else None

@@ -121,11 +121,10 @@ run_tags = sa.Table(
     # Denormalised from runs so tag listings of one flow need no join.
     _fk("flow_pk", "flows.pk"),
     sa.PrimaryKeyConstraint("run_pk", "tag"),
-    # runs carrying a tag, newest first: across flows, and within one flow
+    # runs carrying a tag, newest first: across flows
     sa.Index(None, "tag", "run_pk"),
-    sa.Index(None, "tag", "flow_pk", "run_pk"),
-    # the tags of a flow (listing with counts)
-    sa.Index(None, "flow_pk", "tag"),
+    # runs of a flow carrying a tag, newest first; and the tags of a flow with counts
+    sa.Index(None, "flow_pk", "tag", "run_pk"),
 )
 
 steps = sa.Table(

@@ -286,31 +286,52 @@ def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None
 
 
 def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
-    """Record attempts' final statuses; repeating the same end is a no-op."""
-    for end in ends:
-        task_pk = keys.task_pk(end.pathspec)
-        row = keys.conn.execute(
-            sa.select(attempts.c.status).where(
-                attempts.c.task_pk == task_pk, attempts.c.number == end.number
+    """Record attempts' final statuses, in order; repeating the same end is a no-op.
+
+    One query reads the current statuses and one executemany writes the changes.
+    """
+    if not ends:
+        return
+    wanted = [(keys.task_pk(end.pathspec), end.number) for end in ends]
+    current = {
+        (r.task_pk, r.number): Status(r.status)
+        for r in keys.conn.execute(
+            sa.select(attempts.c.task_pk, attempts.c.number, attempts.c.status).where(
+                sa.tuple_(attempts.c.task_pk, attempts.c.number).in_(sorted(set(wanted)))
             )
-        ).one_or_none()
-        if row is None:
+        )
+    }
+    updates: dict[tuple[int, int], dict[str, Any]] = {}
+    for key, end in zip(wanted, ends, strict=True):
+        if key not in current:
             raise NotFound(
                 f"task {end.pathspec} has no attempt {end.number}",
                 details={"pathspec": str(end.pathspec), "attempt": end.number},
             )
-        current = Status(row.status)
-        if current == end.status:
+        if current[key] == end.status:
             continue
-        check_transition(f"attempt {end.number} of {end.pathspec}", current, end.status)
+        check_transition(f"attempt {end.number} of {end.pathspec}", current[key], end.status)
+        current[key] = end.status
+        updates[key] = {
+            "b_task_pk": key[0],
+            "b_number": key[1],
+            "status": str(end.status),
+            "finished_at": end.finished_at or now,
+            "exception": codec.dump_exception(end.exception),
+        }
+    if updates:
         keys.conn.execute(
             sa.update(attempts)
-            .where(attempts.c.task_pk == task_pk, attempts.c.number == end.number)
-            .values(
-                status=str(end.status),
-                finished_at=end.finished_at or now,
-                exception=codec.dump_exception(end.exception),
+            .where(
+                attempts.c.task_pk == sa.bindparam("b_task_pk"),
+                attempts.c.number == sa.bindparam("b_number"),
             )
+            .values(
+                status=sa.bindparam("status"),
+                finished_at=sa.bindparam("finished_at"),
+                exception=sa.bindparam("exception"),
+            ),
+            list(updates.values()),
         )
 
 

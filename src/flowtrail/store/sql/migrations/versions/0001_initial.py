@@ -78,14 +78,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("run_pk", "tag", name=op.f("pk_run_tags")),
     )
-    op.create_index(op.f("ix_run_tags_flow_pk_tag"), "run_tags", ["flow_pk", "tag"], unique=False)
-    op.create_index(op.f("ix_run_tags_tag_run_pk"), "run_tags", ["tag", "run_pk"], unique=False)
     op.create_index(
-        op.f("ix_run_tags_tag_flow_pk_run_pk"),
+        op.f("ix_run_tags_flow_pk_tag_run_pk"),
         "run_tags",
-        ["tag", "flow_pk", "run_pk"],
+        ["flow_pk", "tag", "run_pk"],
         unique=False,
     )
+    op.create_index(op.f("ix_run_tags_tag_run_pk"), "run_tags", ["tag", "run_pk"], unique=False)
     op.create_table(
         "steps",
         sa.Column("pk", PK, autoincrement=True, nullable=False),
@@ -247,9 +246,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_write_batches_run_pk"), table_name="write_batches")
     op.drop_table("write_batches")
     op.drop_table("steps")
-    op.drop_index(op.f("ix_run_tags_tag_flow_pk_run_pk"), table_name="run_tags")
     op.drop_index(op.f("ix_run_tags_tag_run_pk"), table_name="run_tags")
-    op.drop_index(op.f("ix_run_tags_flow_pk_tag"), table_name="run_tags")
+    op.drop_index(op.f("ix_run_tags_flow_pk_tag_run_pk"), table_name="run_tags")
     op.drop_table("run_tags")
     op.drop_index(op.f("ix_runs_status_pk"), table_name="runs")
     op.drop_index(op.f("ix_runs_flow_pk_status_pk"), table_name="runs")
