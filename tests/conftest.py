@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -27,6 +28,21 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@contextmanager
+def new_database(base_url: str, prefix: str) -> Iterator[str]:
+    """Create an empty database on the server of ``base_url``; yield its URL; drop it."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped after the session."""
@@ -34,21 +50,22 @@ def postgres_url() -> Iterator[str]:
     if not base:
         _unavailable(f"{POSTGRES_ENV} is not set")
     assert base is not None
-    name = f"flowtrail_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    probe = sa.create_engine(base)
     try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        probe.connect().close()
     except sa.exc.OperationalError as exc:
-        admin.dispose()
         _unavailable(f"PostgreSQL at {make_url(base).render_as_string()} is unreachable: {exc}")
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        probe.dispose()
+    with new_database(base, "flowtrail_test") as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url: str) -> Iterator[str]:
+    """The URL of an empty PostgreSQL database of this test's own, dropped afterwards."""
+    with new_database(postgres_url, "flowtrail_fresh") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

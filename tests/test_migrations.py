@@ -3,8 +3,6 @@ PostgreSQL; opening an older database migrates it or says how to; a newer one is
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,21 +25,6 @@ def _differences(engine: sa.Engine) -> list[object]:
         return list(compare_metadata(context, metadata))
 
 
-@pytest.fixture
-def pg_fresh(postgres_url: str) -> Iterator[str]:
-    """An empty PostgreSQL database of its own (dropped afterwards)."""
-    name = f"flowtrail_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def test_history_matches_schema_on_sqlite(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     assert upgrade(engine) == (None, head_revision())
@@ -50,8 +33,8 @@ def test_history_matches_schema_on_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_history_matches_schema_on_postgresql(pg_fresh: str) -> None:
-    engine = create_engine(pg_fresh)
+def test_history_matches_schema_on_postgresql(fresh_postgres: str) -> None:
+    engine = create_engine(fresh_postgres)
     upgrade(engine)
     assert _differences(engine) == []
     assert upgrade(engine) == (head_revision(), head_revision())  # idempotent
@@ -95,16 +78,16 @@ def test_a_database_from_a_newer_flowtrail_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_postgresql_migrates_when_empty_and_refuses_when_behind(pg_fresh: str) -> None:
-    open_store(pg_fresh).close()  # empty: created
-    engine = create_engine(pg_fresh)
+def test_postgresql_migrates_when_empty_and_refuses_when_behind(fresh_postgres: str) -> None:
+    open_store(fresh_postgres).close()  # empty: created
+    engine = create_engine(fresh_postgres)
     downgrade(engine, "base")
     with engine.begin() as conn:  # a non-empty database behind the code
         conn.execute(sa.text("CREATE TABLE team_notes (id int)"))
     engine.dispose()
-    masked = make_url(pg_fresh).render_as_string(hide_password=True)
+    masked = make_url(fresh_postgres).render_as_string(hide_password=True)
     with pytest.raises(SchemaMismatch, match="flowtrail db upgrade --db") as info:
-        open_store(pg_fresh)
+        open_store(fresh_postgres)
     assert masked in str(info.value)
-    with open_store(pg_fresh, migrate="upgrade") as store:
+    with open_store(fresh_postgres, migrate="upgrade") as store:
         assert store.create_run(NewRun("F")).run_id == "1"
