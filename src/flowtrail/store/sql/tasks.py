@@ -33,6 +33,7 @@ from flowtrail.store.sql.paging import decode_cursor, encode_cursor
 from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
 
 __all__ = [
+    "attempts_of_tasks_stmt",
     "create_steps",
     "create_tasks",
     "end_attempts",
@@ -257,32 +258,43 @@ def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None
     if not new:
         return
     _check_unique("attempt", [f"{a.pathspec}#{a.number}" for a in new])
-    rows = [
-        {
-            "task_pk": keys.task_pk(a.pathspec),
-            "number": a.number,
-            "status": str(Status.RUNNING),
-            "started_at": a.started_at or now,
-            "host": a.host,
-            "pid": a.pid,
-            "exception": None,
-        }
-        for a in new
-    ]
-    clash = keys.conn.execute(
-        sa.select(attempts.c.task_pk, attempts.c.number).where(
-            sa.tuple_(attempts.c.task_pk, attempts.c.number).in_(
-                [(r["task_pk"], r["number"]) for r in rows]
+    task_pks = [keys.task_pk(a.pathspec) for a in new]
+    wanted = {(pk, a.number): a for pk, a in zip(task_pks, new, strict=True)}
+    # Tasks created in this transaction have no attempts to clash with.
+    known = sorted(set(task_pks) - keys.created_tasks)
+    for row in keys.conn.execute(attempts_of_tasks_stmt(known)) if known else ():
+        clash = wanted.get((row.task_pk, row.number))
+        if clash is not None:
+            raise AlreadyExists(
+                f"task {clash.pathspec} has an attempt {clash.number} already",
+                details={"pathspec": str(clash.pathspec), "attempt": clash.number},
             )
-        )
-    ).first()
-    if clash is not None:
-        which = next(a for a, r in zip(new, rows, strict=True) if r["task_pk"] == clash.task_pk)
-        raise AlreadyExists(
-            f"task {which.pathspec} has an attempt {clash.number} already",
-            details={"pathspec": str(which.pathspec), "attempt": clash.number},
-        )
-    keys.conn.execute(sa.insert(attempts), rows)
+    keys.conn.execute(
+        sa.insert(attempts),
+        [
+            {
+                "task_pk": pk,
+                "number": a.number,
+                "status": str(Status.RUNNING),
+                "started_at": a.started_at or now,
+                "host": a.host,
+                "pid": a.pid,
+                "exception": None,
+            }
+            for pk, a in zip(task_pks, new, strict=True)
+        ],
+    )
+
+
+def attempts_of_tasks_stmt(task_pks: Sequence[int]) -> Any:
+    """The attempts of some tasks, by the ``attempts (task_pk, number)`` key.
+
+    (A row-value ``(task_pk, number) IN (...)`` would be simpler to write, but SQLite
+    answers it by scanning every attempt.)
+    """
+    return sa.select(attempts.c.task_pk, attempts.c.number, attempts.c.status).where(
+        attempts.c.task_pk.in_(task_pks)
+    )
 
 
 def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
@@ -295,11 +307,7 @@ def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
     wanted = [(keys.task_pk(end.pathspec), end.number) for end in ends]
     current = {
         (r.task_pk, r.number): Status(r.status)
-        for r in keys.conn.execute(
-            sa.select(attempts.c.task_pk, attempts.c.number, attempts.c.status).where(
-                sa.tuple_(attempts.c.task_pk, attempts.c.number).in_(sorted(set(wanted)))
-            )
-        )
+        for r in keys.conn.execute(attempts_of_tasks_stmt(sorted({pk for pk, _ in wanted})))
     }
     updates: dict[tuple[int, int], dict[str, Any]] = {}
     for key, end in zip(wanted, ends, strict=True):
