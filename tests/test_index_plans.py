@@ -2,10 +2,13 @@
 
 The history is inserted directly (executemany into the store's own tables, the rows shaped
 as the store writes them), the planner's statistics are refreshed, and the database's own
-plan of the exact statements the store issues is checked. SQLite (``EXPLAIN QUERY PLAN``):
-no ``SCAN`` of a big table or of a whole index of one, no temporary b-tree to sort. PostgreSQL (``EXPLAIN ANALYZE``,
-so the counts are the rows really read, not the planner's estimates): no sequential scan of
-a big table, and no step that reads and then discards or sorts more than 1,000 rows.
+plan of the exact statements the store issues is checked.
+
+- SQLite (``EXPLAIN QUERY PLAN``): no ``SCAN`` of a big table or of a whole index of one,
+  and no temporary b-tree to sort.
+- PostgreSQL (``EXPLAIN ANALYZE``, so the counts are the rows really read, not the
+  planner's estimates): no sequential scan of a big table, and no step that reads and then
+  discards or sorts more than 1,000 rows.
 """
 
 from __future__ import annotations
