@@ -735,3 +735,35 @@ def test_run_filter_validates() -> None:
         RunFilter.of(statuses=["done"])
     with pytest.raises(InvalidTag, match="collection of tags"):
         RunFilter.of(tags="prod")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"parameters": {"model": object()}},
+            r"parameters must be JSON-compatible \(no NaN or infinity\): 'model'",
+        ),
+        ({"parameters": {1: "x"}}, "string keys"),
+        ({"origin_run_id": "a/b"}, "origin run id must be"),
+        ({"user": ""}, "user must be 1 to 255"),
+        (
+            {"code_package": CodePackage("a" * 64, "flow.py", {"when": object()})},
+            "code package info must be JSON-compatible",
+        ),
+    ],
+)
+def test_new_run_refuses_what_cannot_be_recorded(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        NewRun("F", **kwargs)
+
+
+def test_new_run_keeps_json_parameters() -> None:
+    params = {"alpha": 0.1, "layers": [64, 32], "name": "x", "flag": None}
+    assert NewRun("F", parameters=params).parameters == params
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [1.0, float("-inf")]])
+def test_new_run_parameters_are_strict_json(value: object) -> None:
+    with pytest.raises(InvalidArgument, match="no NaN or infinity"):
+        NewRun("F", parameters={"x": value})

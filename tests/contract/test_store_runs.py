@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import timedelta
 
@@ -112,6 +113,20 @@ def test_run_record_round_trips_every_field(store: MetadataStore) -> None:
     assert run.flow_metadata == new.flow_metadata
     assert run.heartbeat_timeout == timedelta(seconds=90)
     assert store.get_flow("TrainFlow").metadata == new.flow_metadata
+
+
+def test_flow_metadata_keeps_values_json_cannot_hold(store: MetadataStore) -> None:
+    odd = {
+        "loss": MetadataValue.float(float("inf")),
+        "nested": MetadataValue.json({"curve": [1.0, float("nan")]}),
+        "big": MetadataValue.int(2**63 + 5),
+    }
+    run = store.create_run(NewRun("F", flow_metadata=odd))
+    got = store.get_run(run.pathspec).flow_metadata
+    assert got["loss"].value == float("inf")
+    assert math.isnan(got["nested"].value["curve"][1])
+    assert got["big"] == odd["big"]
+    assert store.get_flow("F").metadata["big"].value == 2**63 + 5
 
 
 def test_find_runs_newest_first_with_stable_cursors(store: MetadataStore) -> None:

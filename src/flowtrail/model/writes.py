@@ -7,13 +7,14 @@ input fails before anything is written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flowtrail.errors import InvalidArgument
-from flowtrail.model.pathspec import Level, Pathspec, validate_name
+from flowtrail.model.pathspec import Level, Pathspec, validate_id, validate_name
 from flowtrail.model.records import (
     CodePackage,
     ExceptionInfo,
@@ -97,6 +98,13 @@ class NewRun:
             raise InvalidArgument(
                 f"heartbeat_timeout must be positive, got {self.heartbeat_timeout}"
             )
+        object.__setattr__(self, "parameters", _json_object("parameters", self.parameters))
+        if self.origin_run_id is not None:
+            validate_id("origin run id", self.origin_run_id)
+        if self.user is not None and (not self.user or len(self.user) > 255):
+            raise InvalidArgument(f"user must be 1 to 255 characters, got {self.user!r}")
+        if self.code_package is not None:
+            _json_object("code package info", self.code_package.info)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +347,23 @@ class BatchResult:
     batch_id: str
     applied: bool
     records: int
+
+
+def _json_object(what: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``value`` after checking it is a JSON object (string keys, JSON values)."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise InvalidArgument(f"{what} must be a mapping with string keys, got {value!r:.80}")
+    for key, item in value.items():
+        try:
+            # NaN and infinity are not JSON: PostgreSQL's jsonb refuses them.
+            json.dumps(item, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(
+                f"{what} must be JSON-compatible (no NaN or infinity): {key!r} is "
+                f"{type(item).__name__} {item!r:.60} ({exc})",
+                details={"field": f"{what}.{key}"},
+            ) from None
+    return dict(value)
 
 
 def _check_attempt(number: int) -> None:

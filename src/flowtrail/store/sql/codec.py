@@ -50,13 +50,17 @@ __all__ = [
 
 
 def dump_metadata_map(values: Mapping[str, MetadataValue]) -> dict[str, Any]:
-    """``{"owner": MetadataValue.text("x")}`` to ``{"owner": {"type": "text", "value": "x"}}``."""
-    return {name: {"type": str(v.type), "value": v.value} for name, v in values.items()}
+    """``{"loss": MetadataValue.float(0.5)}`` to ``{"loss": {"type": "float", "text": "0.5"}}``.
+
+    Values are kept in their text form, so that a NaN or infinite float (not JSON, and
+    refused by PostgreSQL's jsonb) is stored the same way on every database.
+    """
+    return {name: {"type": str(v.type), "text": v.to_text()} for name, v in values.items()}
 
 
 def load_metadata_map(data: Mapping[str, Any] | None) -> dict[str, MetadataValue]:
     """The inverse of :func:`dump_metadata_map`."""
-    return {name: MetadataValue(v["type"], v["value"]) for name, v in (data or {}).items()}
+    return {name: MetadataValue.from_text(v["type"], v["text"]) for name, v in (data or {}).items()}
 
 
 def dump_trigger(events: Sequence[TriggerEvent]) -> list[dict[str, Any]]:
