@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 import flowtrail.config
 from flowtrail.config import (
@@ -23,6 +24,7 @@ from flowtrail.config import (
     resolve_settings,
 )
 from flowtrail.errors import InvalidArgument, StoreUnavailable
+from flowtrail.store import open_store
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reference" / "configuration.md"
 
@@ -215,6 +217,20 @@ def test_walk_up_finds_a_home_two_levels_up(cwd: Path) -> None:
     assert settings.datastore_root == str(home)
     assert settings.metadata_url == f"sqlite:///{home.as_posix()}/flowtrail.db"
     assert settings.describe_metadata() == f"local@{home}"
+
+
+def test_metadata_url_round_trips_a_path_with_url_characters(cwd: Path) -> None:
+    weird = cwd / "we?ird#x"
+    weird.mkdir()
+
+    settings = resolve_settings(env={}, cwd=weird)
+    db = weird / ".flowtrail" / "flowtrail.db"
+
+    assert make_url(settings.metadata_url).database == str(db)
+    settings.ensure_home()
+    open_store(settings.metadata_url).close()
+    assert db.is_file()
+    assert sorted(path.name for path in cwd.iterdir()) == ["we?ird#x"]
 
 
 def test_walk_up_takes_the_nearest_home_and_skips_files(cwd: Path) -> None:

@@ -506,9 +506,12 @@ def test_new_run_status(status: Status) -> None:
         NewRun("F", status=status)
 
 
-@pytest.mark.parametrize("timeout", [timedelta(0), timedelta(seconds=-1)])
+@pytest.mark.parametrize(
+    "timeout",
+    [timedelta(0), timedelta(seconds=-1), timedelta(microseconds=10), timedelta(days=367), 5],
+)
 def test_new_run_heartbeat_timeout(timeout: timedelta) -> None:
-    with pytest.raises(InvalidArgument, match="heartbeat_timeout must be positive"):
+    with pytest.raises(InvalidArgument, match="heartbeat_timeout must be a timedelta from"):
         NewRun("F", heartbeat_timeout=timeout)
 
 
@@ -597,7 +600,7 @@ def test_new_artifact_bad_sha(sha: Any) -> None:
 
 
 def test_new_artifact_negative_size() -> None:
-    with pytest.raises(InvalidArgument, match="artifact size must be >= 0, got -1"):
+    with pytest.raises(InvalidArgument, match="artifact size must be an int >= 0, got -1"):
         NewArtifact(TASK.child("model"), 0, SHA, -1, "builtins.int", "json")
 
 
@@ -634,7 +637,7 @@ def test_new_metadata_bad_type_and_attempt() -> None:
 def test_new_log_line() -> None:
     line = NewLogLine(TASK, 0, "stderr", 0, "boom")  # type: ignore[arg-type]
     assert line.stream is LogStream.STDERR
-    with pytest.raises(InvalidArgument, match="seq must be >= 0"):
+    with pytest.raises(InvalidArgument, match="seq must be an int >= 0"):
         NewLogLine(TASK, 0, LogStream.STDOUT, -1, "x")
 
 

@@ -58,6 +58,32 @@ def test_file_url_is_a_local_folder(tmp_path: Path) -> None:
         assert store.get(ref.sha) == b"x"
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["file://server/share", "file://server", "file://server/", "file://user:sekrit@host/x"],
+)
+def test_file_url_with_a_remote_host_is_refused(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidArgument, match="file:///absolute/path") as info:
+        open_blob_store(url)
+    assert "sekrit" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_url_host_localhost_is_case_insensitive_and_needs_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a wrong reading as a relative path lands here, not in the repo
+    with open_blob_store(f"file://LocalHost{tmp_path}") as store:
+        assert isinstance(store.backend, LocalBackend)
+        assert store.backend.root == tmp_path
+    for url in ("file://localhost", "file://"):
+        with pytest.raises(InvalidArgument, match="folder path"):
+            open_blob_store(url)
+
+
 def test_local_options(tmp_path: Path) -> None:
     with open_blob_store(str(tmp_path), durable=True, compress_threshold=0, level=5) as store:
         assert store.put(b"a" * 100).compressed is True

@@ -157,6 +157,23 @@ def test_a_folder_of_keys_is_not_a_key(case: Case) -> None:
     assert case.backend.read("dir/inner") == b"1"
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("a", "a/b"), ("a", "a/b/c"), ("a/b", "a"), ("a/b/c", "a")],
+    ids=["blob-then-child", "blob-then-grandchild", "child-then-blob", "grandchild-then-blob"],
+)
+def test_a_key_and_a_folder_of_keys_cannot_share_a_name(
+    case: Case, first: str, second: str
+) -> None:
+    assert case.backend.write(first, b"1") is True
+    with pytest.raises(InvalidArgument, match="folder") as info:
+        case.backend.write(second, b"2")
+    assert repr(second) in str(info.value)
+    assert case.backend.exists(second) is False
+    assert case.backend.read(first) == b"1"
+    assert list(case.backend.list_keys()) == [first]
+
+
 @pytest.mark.parametrize("key", BAD_KEYS)
 def test_bad_keys_are_refused_by_every_method(case: Case, key: str) -> None:
     with pytest.raises(InvalidArgument):

@@ -265,3 +265,85 @@ def test_store_is_a_context_manager(tmp_path: Path) -> None:
         sha = store.put(b"x").sha
     with pytest.raises(StoreUnavailable, match="closed"):
         store.get(sha)
+
+
+# -- over a CachingBackend: a corrupted cached copy is replaced from the remote -------------
+
+
+@pytest.fixture
+def cached_store(tmp_path: Path, memory_root: str) -> Iterator[BlobStore]:
+    store = BlobStore(
+        CachingBackend(FsspecBackend(f"memory://{memory_root}"), LocalBackend(tmp_path / "cache"))
+    )
+    yield store
+    store.close()
+
+
+def _cache_of(store: BlobStore) -> LocalBackend:
+    backend = store.backend
+    assert isinstance(backend, CachingBackend)
+    assert isinstance(backend.cache, LocalBackend)
+    return backend.cache
+
+
+@pytest.mark.parametrize("data", [b"the right bytes", COMPRESSIBLE])
+def test_corrupted_cache_copy_is_read_again_from_the_remote(
+    cached_store: BlobStore, data: bytes
+) -> None:
+    ref = cached_store.put(data)
+    key = blob_key(ref.sha)
+    cache = _cache_of(cached_store)
+    good = cache.read(key)
+    _overwrite_file(cache)(key, b"\x00the wrong bytes")
+
+    assert cached_store.get(ref.sha) == data
+    assert cache.read(key) == good  # repaired
+    assert cached_store.get(ref.sha) == data
+
+
+def test_corrupted_cache_and_remote_copies_are_refused(
+    cached_store: BlobStore, memory_root: str
+) -> None:
+    ref = cached_store.put(b"the right bytes")
+    key = blob_key(ref.sha)
+    cache = _cache_of(cached_store)
+    _overwrite_memory(memory_root)(key, b"\x00bad remote bytes")
+    _overwrite_file(cache)(key, b"\x00bad cached bytes")
+
+    for _ in range(2):
+        with pytest.raises(BlobCorrupted, match=ref.sha) as info:
+            cached_store.get(ref.sha)
+        bad = hashlib.sha256(b"\x00bad remote bytes").hexdigest()
+        assert f"hash to {bad}" in str(info.value)
+    # The store never deletes from the remote: the evidence stays where it is.
+    backend = cached_store.backend
+    assert isinstance(backend, CachingBackend)
+    assert backend.remote.read(key) == b"\x00bad remote bytes"
+
+
+def test_corrupted_cache_copy_of_a_blob_gone_from_the_remote_is_not_found(
+    cached_store: BlobStore,
+) -> None:
+    ref = cached_store.put(b"the right bytes")
+    key = blob_key(ref.sha)
+    backend = cached_store.backend
+    assert isinstance(backend, CachingBackend)
+    backend.remote.delete(key)
+    _overwrite_file(_cache_of(cached_store))(key, b"\x00the wrong bytes")
+
+    with pytest.raises(NotFound, match=ref.sha):
+        cached_store.get(ref.sha)
+    assert backend.cache.exists(key) is False
+
+
+def test_caching_evict_drops_the_cached_copy_only(cached_store: BlobStore) -> None:
+    ref = cached_store.put(b"x")
+    key = blob_key(ref.sha)
+    backend = cached_store.backend
+    assert isinstance(backend, CachingBackend)
+    assert backend.evict(key) is True
+    assert backend.evict(key) is False
+    assert backend.cache.exists(key) is False
+    assert backend.remote.read(key) == b"\x00x"
+    with pytest.raises(InvalidArgument):
+        backend.evict("../x")

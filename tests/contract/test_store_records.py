@@ -174,3 +174,27 @@ def test_log_lines_keep_text_exactly(store: MetadataStore) -> None:
     )
     lines = store.read_log_lines(task, attempt=0, stream=LogStream.STDOUT)
     assert [ln.text for ln in lines] == texts
+
+
+def test_captured_text_any_database_can_hold(store: MetadataStore) -> None:
+    from flowtrail.model import AttemptEnd, Batch, ExceptionInfo, NewAttempt, Status
+
+    run, task = run_with_task(store)
+    store.write_batch(
+        Batch(
+            "b-odd-text",
+            run.pathspec,
+            attempts=(NewAttempt(task, 0),),
+            log_lines=(NewLogLine(task, 0, LogStream.STDOUT, 0, "bytes \x00\x01 and \ud83d"),),
+            artifacts=(
+                NewArtifact(task.child("s"), 0, SHA_A, 3, "builtins.str", "utf-8", "a\x00b"),
+            ),
+            attempt_ends=(
+                AttemptEnd(task, 0, Status.FAILED, ExceptionInfo("E", "bad \x00 value", "tb")),
+            ),
+        )
+    )
+    [line] = store.read_log_lines(task, attempt=0, stream=LogStream.STDOUT)
+    assert line.text == "bytes \ufffd\x01 and \ufffd"
+    assert store.get_attempt(task).exception == ExceptionInfo("E", "bad \ufffd value", "tb")
+    assert store.get_artifact(task.child("s")).value is None

@@ -1,7 +1,9 @@
 """A blob backend that keeps a local copy of every blob it reads from (or writes to) a remote.
 
 Blobs are immutable, so a cached copy never goes stale while the blob exists: reads are served
-from the cache when possible, and the remote is only asked on a miss.
+from the cache when possible, and the remote is only asked on a miss. A cached copy can still
+be damaged on the local disk; whoever can tell (``BlobStore.get``, which checks the sha) drops
+it with :meth:`CachingBackend.evict` and reads again, which fetches the remote's copy.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ class CachingBackend(BlobBackend):
     remote, :meth:`write` stores in the remote before the cache so a blob never lives in the
     cache alone. A cache that fails (a full disk) is logged and bypassed; it never fails a
     read or write that the remote served. A blob deleted from the remote by another process
-    can still be read from this cache.
+    can still be read from this cache. The cache is not checked on read: a damaged cached
+    copy is returned as it is until :meth:`evict` drops it (:class:`~flowtrail.blobs.BlobStore`
+    does so when a blob's bytes do not match its sha, then reads the remote's copy).
 
     Args:
         remote: Where the blobs live (usually an :class:`~flowtrail.blobs.FsspecBackend`).
@@ -99,6 +103,22 @@ class CachingBackend(BlobBackend):
         self._ensure_open()
         removed = self._remote.delete(key)
         return self._cache.delete(key) or removed
+
+    def evict(self, key: str) -> bool:
+        """Drop the cached copy of ``key``, leaving the remote untouched; idempotent.
+
+        The next :meth:`read` of ``key`` fetches the remote's copy and caches it again. Use it
+        when the cached bytes are known to be bad (they do not match their hash).
+
+        Returns:
+            ``True`` when a cached copy was removed, ``False`` when there was none.
+
+        Raises:
+            InvalidArgument: ``key`` is malformed.
+            StoreUnavailable: The cache failed or the backend is closed.
+        """
+        self._ensure_open()
+        return self._cache.delete(key)
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Yield the remote's keys; see :meth:`BlobBackend.list_keys`."""

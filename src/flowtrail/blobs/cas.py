@@ -18,6 +18,7 @@ from types import TracebackType
 import zstandard
 
 from flowtrail.blobs.base import BlobBackend, BytesLike, validate_data
+from flowtrail.blobs.cache import CachingBackend
 from flowtrail.errors import BlobCorrupted, InvalidArgument, NotFound
 
 __all__ = ["HEADER_RAW", "HEADER_ZSTD", "BlobRef", "BlobStore", "blob_key"]
@@ -143,6 +144,11 @@ class BlobStore:
     def get(self, sha: str) -> bytes:
         """Return the data stored under ``sha``, after checking that it hashes to ``sha``.
 
+        Over a :class:`~flowtrail.blobs.CachingBackend`, bytes that do not hash to ``sha`` may
+        be a damaged local copy: the cached copy is dropped (:meth:`CachingBackend.evict`) and
+        the blob is read once more, from the remote, which caches it again. Only when that
+        copy is bad too is the blob corrupted; if the remote no longer holds it, ``NotFound``.
+
         Raises:
             InvalidArgument: ``sha`` is not 64 lowercase hexadecimal characters.
             NotFound: No blob with that sha is stored.
@@ -151,14 +157,13 @@ class BlobStore:
             StoreUnavailable: The backend failed.
         """
         key = blob_key(sha)
-        try:
-            stored = self._backend.read(key)
-        except NotFound as exc:
-            raise NotFound(
-                f"no blob with sha {sha} in {self._backend.url} (looked for key {key!r})",
-                details={"sha": sha},
-            ) from exc
+        stored = self._read(sha, key)
         actual = hashlib.sha256(stored).hexdigest()
+        if actual != sha and isinstance(self._backend, CachingBackend):
+            # The remote is the source of truth; only its copy can prove the blob corrupted.
+            self._backend.evict(key)
+            stored = self._read(sha, key)
+            actual = hashlib.sha256(stored).hexdigest()
         if actual != sha:
             raise BlobCorrupted(
                 f"blob {sha} in {self._backend.url} is corrupted: its stored bytes hash to "
@@ -196,6 +201,15 @@ class BlobStore:
             f"BlobStore({self._backend!r}, compress_threshold={self._threshold}, "
             f"level={self._level})"
         )
+
+    def _read(self, sha: str, key: str) -> bytes:
+        try:
+            return self._backend.read(key)
+        except NotFound as exc:
+            raise NotFound(
+                f"no blob with sha {sha} in {self._backend.url} (looked for key {key!r})",
+                details={"sha": sha},
+            ) from exc
 
     def _encode(self, raw: bytes) -> bytes:
         if len(raw) >= self._threshold:

@@ -29,9 +29,17 @@ def _open_local(url: str, options: dict[str, Any]) -> BlobBackend:
         raise InvalidArgument(f"durable must be a bool, got {durable!r}")
     path = url
     if url.startswith("file://"):
-        path = unquote(url[len("file://") :])
-        if path.startswith("localhost/"):
-            path = path[len("localhost") :]
+        host, slash, rest = url[len("file://") :].partition("/")
+        if host.lower() not in ("", "localhost"):
+            # A host names another machine (a network share); reading it as a relative
+            # path would quietly store the blobs somewhere else.
+            shown = host.rpartition("@")[2]  # never show credentials
+            raise InvalidArgument(
+                f"a file:// URL must name a folder on this machine: write "
+                f"file:///absolute/path (three slashes), got host {shown!r}",
+                details={"host": shown},
+            )
+        path = unquote(slash + rest)
     if not path:
         raise InvalidArgument(f"a local blob store needs a folder path, got {url!r}")
     return LocalBackend(path, durable=durable)
@@ -69,7 +77,8 @@ SUPPORTED_SCHEMES: tuple[str, ...] = tuple(scheme for scheme in _FACTORIES if sc
 def open_blob_store(url: str | os.PathLike[str], **options: Any) -> BlobStore:
     """Open the content-addressed blob store at ``url``.
 
-    Schemes: a plain path or ``file://`` opens a :class:`~flowtrail.blobs.LocalBackend`;
+    Schemes: a plain path or ``file:///absolute/path`` (``file://localhost/absolute/path``
+    too) opens a :class:`~flowtrail.blobs.LocalBackend`;
     ``memory://``, ``s3://``, ``s3a://``, ``gs://``, ``gcs://``, ``az://``, ``abfs://`` and
     ``abfss://`` open an :class:`~flowtrail.blobs.FsspecBackend`.
 
@@ -85,8 +94,9 @@ def open_blob_store(url: str | os.PathLike[str], **options: Any) -> BlobStore:
         The blob store; close it when done (it is also a context manager).
 
     Raises:
-        InvalidArgument: The scheme is not supported (the message lists the supported ones)
-            or an option does not apply.
+        InvalidArgument: The scheme is not supported (the message lists the supported ones),
+            a ``file://`` URL names a host other than ``localhost`` (a network share), or an
+            option does not apply.
         StoreUnavailable: The backend's driver is missing or the store cannot be reached.
     """
     text = os.fspath(url) if isinstance(url, str | os.PathLike) else None

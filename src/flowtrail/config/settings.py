@@ -74,10 +74,16 @@ class Settings:
         """The URL a metadata store opener takes.
 
         ``sqlite:///<home>/flowtrail.db`` for ``local``, the database URL for ``sql``, the
-        service URL for ``service``.
+        service URL for ``service``. The local path is percent-encoded where a URL needs it
+        (``?`` becomes ``%3F``, ``#`` becomes ``%23``), so that
+        ``sqlalchemy.engine.make_url(url).database`` gives the path back exactly.
         """
         if self.metadata == "local":
-            return f"sqlite:///{(self.home / DB_FILENAME).as_posix()}"
+            # An f-string would let a '?' or '#' in the path start a query or a fragment.
+            from sqlalchemy.engine import URL
+
+            path = str(self.home / DB_FILENAME)
+            return URL.create("sqlite", database=path).render_as_string(hide_password=False)
         return self.metadata_location
 
     @property

@@ -16,6 +16,8 @@ from flowtrail.errors import InvalidArgument
 from flowtrail.model.pathspec import validate_name
 from flowtrail.model.status import Status
 from flowtrail.model.tags import check_tag_collection, validate_tag
+from flowtrail.model.text import check_text
+from flowtrail.model.time import check_aware
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageRequest", "RunFilter"]
 
@@ -89,6 +91,10 @@ class RunFilter:
         check_tag_collection(self.tags)
         object.__setattr__(self, "tags", frozenset(validate_tag(t) for t in self.tags))
         object.__setattr__(self, "statuses", frozenset(Status(s) for s in self.statuses))
+        if self.user is not None:
+            check_text("user", self.user, max_length=255)
+        check_aware("created_after", self.created_after)
+        check_aware("created_before", self.created_before)
 
     @classmethod
     def of(

@@ -15,6 +15,8 @@ from typing import Any
 from flowtrail.errors import InvalidArgument
 from flowtrail.model.pathspec import Level, Pathspec
 from flowtrail.model.status import Status
+from flowtrail.model.text import check_text, clean_text
+from flowtrail.model.time import check_aware
 from flowtrail.model.values import MetadataValue
 
 __all__ = [
@@ -105,6 +107,14 @@ class TriggerEvent:
     timestamp: datetime
     id: str | None = None
     type: str = "event"
+
+    def __post_init__(self) -> None:
+        check_text("trigger event name", self.name, max_length=255)
+        if self.id is not None:
+            check_text("trigger event id", self.id, max_length=1024)
+        if self.type not in ("event", "run"):
+            raise InvalidArgument(f"a trigger event's type is 'event' or 'run', got {self.type!r}")
+        check_aware("trigger event timestamp", self.timestamp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +266,14 @@ class ExceptionInfo:
     type: str
     message: str
     traceback: str = ""
+
+    def __post_init__(self) -> None:
+        # Captured from a program: cleaned, never refused (see flowtrail.model.text).
+        for name in ("type", "message", "traceback"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise InvalidArgument(f"exception {name} must be a str, got {value!r:.60}")
+            object.__setattr__(self, name, clean_text(value))
 
 
 @dataclass(frozen=True, slots=True)

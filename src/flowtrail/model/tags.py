@@ -64,8 +64,10 @@ def validate_tag(tag: str) -> str:
             f"a tag has at most {MAX_TAG_LENGTH} characters, got {len(tag)}: {tag[:40]!r}...",
             details={"length": len(tag)},
         )
-    if any(unicodedata.category(ch) == "Cc" for ch in tag):
-        raise InvalidTag(f"a tag must not contain control characters, got {tag!r}")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in tag):
+        raise InvalidTag(
+            f"a tag must not contain control characters or lone surrogates, got {tag!r}"
+        )
     return tag
 
 

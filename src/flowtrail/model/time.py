@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["from_epoch_ms", "to_epoch_ms", "utc_now"]
+from flowtrail.errors import InvalidArgument
+
+__all__ = ["check_aware", "from_epoch_ms", "to_epoch_ms", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -17,12 +19,31 @@ def to_epoch_ms(value: datetime) -> int:
     """Convert an aware datetime to integer epoch milliseconds.
 
     Raises:
-        ValueError: if ``value`` is naive (has no timezone): flowtrail never guesses one.
+        InvalidArgument: (a ``ValueError``) if ``value`` is naive: flowtrail never guesses a
+            timezone.
     """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"expected a timezone-aware datetime, got naive {value.isoformat()}")
+    check_aware("a time", value)
     delta = value - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def check_aware(what: str, value: object) -> None:
+    """Check that ``value`` is ``None`` or a timezone-aware datetime.
+
+    Raises:
+        InvalidArgument: ``value`` is not a datetime, or is naive.
+    """
+    if value is None:
+        return
+    if not isinstance(value, datetime):
+        raise InvalidArgument(
+            f"{what} must be a timezone-aware datetime, got {type(value).__name__} {value!r:.60}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidArgument(
+            f"{what} must be a timezone-aware datetime (flowtrail never guesses a timezone), "
+            f"got naive {value.isoformat()}; use datetime.now(timezone.utc)"
+        )
 
 
 def from_epoch_ms(value: int) -> datetime:

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 from flowtrail.errors import InvalidArgument
+from flowtrail.model.text import is_storable
 
 __all__ = ["MetadataType", "MetadataValue"]
 
@@ -166,7 +167,7 @@ def _coerce_type(value: MetadataType | str) -> MetadataType:
 def _check(meta_type: MetadataType, value: Any) -> Any:
     ok: bool
     if meta_type in _STRING_TYPES or meta_type is MetadataType.PATH:
-        ok = isinstance(value, str)
+        ok = isinstance(value, str) and is_storable(value)
     elif meta_type is MetadataType.BOOL:
         ok = isinstance(value, bool)
     elif meta_type is MetadataType.INT:

@@ -26,6 +26,8 @@ from flowtrail.model.records import (
 )
 from flowtrail.model.status import Status
 from flowtrail.model.tags import check_tag_collection, validate_system_tag, validate_user_tags
+from flowtrail.model.text import check_text, clean_text, is_storable
+from flowtrail.model.time import check_aware
 from flowtrail.model.values import MetadataValue
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
 ]
 
 _MAX_FIELD_NAME = 255
+_MIN_HEARTBEAT = timedelta(milliseconds=1)
+_MAX_HEARTBEAT = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +98,20 @@ class NewRun:
             "flow_metadata",
             {str(k): MetadataValue.of(v) for k, v in self.flow_metadata.items()},
         )
-        if self.heartbeat_timeout <= timedelta(0):
+        if not (
+            isinstance(self.heartbeat_timeout, timedelta)
+            and _MIN_HEARTBEAT <= self.heartbeat_timeout <= _MAX_HEARTBEAT
+        ):
             raise InvalidArgument(
-                f"heartbeat_timeout must be positive, got {self.heartbeat_timeout}"
+                f"heartbeat_timeout must be a timedelta from {_MIN_HEARTBEAT} to "
+                f"{_MAX_HEARTBEAT.days} days, got {self.heartbeat_timeout!r}"
             )
         object.__setattr__(self, "parameters", _json_object("parameters", self.parameters))
         if self.origin_run_id is not None:
             validate_id("origin run id", self.origin_run_id)
-        if self.user is not None and (not self.user or len(self.user) > 255):
-            raise InvalidArgument(f"user must be 1 to 255 characters, got {self.user!r}")
+        if self.user is not None and not check_text("user", self.user, max_length=255):
+            raise InvalidArgument("user must be 1 to 255 characters, got ''")
+        check_aware("created_at", self.created_at)
         if self.code_package is not None:
             _json_object("code package info", self.code_package.info)
 
@@ -119,6 +128,7 @@ class NewStep:
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.STEP)
         object.__setattr__(self, "kind", StepKind(self.kind))
+        check_aware("created_at", self.created_at)
         for name in self.next_steps:
             validate_name("step", name)
 
@@ -143,6 +153,7 @@ class NewTask:
                 raise InvalidArgument(f"parent task {parent} is not in the run of {self.pathspec}")
         if self.origin_pathspec is not None:
             self.origin_pathspec.expect(Level.TASK)
+        check_aware("created_at", self.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +166,7 @@ class TaskStatusChange:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
+        check_aware("at", self.at)
         object.__setattr__(self, "status", Status(self.status))
 
 
@@ -171,6 +183,11 @@ class NewAttempt:
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
         _check_attempt(self.number)
+        if self.host is not None:
+            check_text("host", self.host, max_length=255)
+        if self.pid is not None and (not isinstance(self.pid, int) or isinstance(self.pid, bool)):
+            raise InvalidArgument(f"pid must be an int, got {self.pid!r:.40}")
+        check_aware("started_at", self.started_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +208,9 @@ class AttemptEnd:
             raise InvalidArgument(
                 f"an attempt ends succeeded, failed, cancelled or lost, got {self.status!r}"
             )
+        if self.exception is not None and not isinstance(self.exception, ExceptionInfo):
+            raise InvalidArgument(f"exception must be an ExceptionInfo, got {self.exception!r:.60}")
+        check_aware("finished_at", self.finished_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +239,7 @@ class NewMetadata:
                 or not text
                 or len(text) > _MAX_FIELD_NAME
                 or not text.isprintable()
+                or not is_storable(text)
             ):
                 raise InvalidArgument(
                     f"metadata {what} must be 1 to {_MAX_FIELD_NAME} printable characters, "
@@ -227,6 +248,7 @@ class NewMetadata:
         if self.attempt is not None:
             _check_attempt(self.attempt)
         object.__setattr__(self, "value", MetadataValue.of(self.value))
+        check_aware("created_at", self.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +275,19 @@ class NewArtifact:
             raise InvalidArgument(
                 f"an artifact sha is 64 lowercase hex characters, got {self.sha!r}"
             )
-        if self.size < 0:
-            raise InvalidArgument(f"artifact size must be >= 0, got {self.size}")
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 0:
+            raise InvalidArgument(f"artifact size must be an int >= 0, got {self.size!r:.40}")
+        check_text("python_type", self.python_type, max_length=512)
+        check_text("encoding", self.encoding, max_length=32)
+        if self.value is not None and not isinstance(self.value, int | float | str):
+            raise InvalidArgument(
+                f"an artifact's scalar value is an int, float, bool or str, got "
+                f"{type(self.value).__name__}"
+            )
+        if isinstance(self.value, str) and not is_storable(self.value):
+            # The bytes are in the blob store; such a string is just not searchable.
+            object.__setattr__(self, "value", None)
+        check_aware("created_at", self.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,8 +305,12 @@ class NewLogLine:
         self.pathspec.expect(Level.TASK)
         _check_attempt(self.attempt)
         object.__setattr__(self, "stream", LogStream(self.stream))
-        if self.seq < 0:
-            raise InvalidArgument(f"log line seq must be >= 0, got {self.seq}")
+        if not isinstance(self.seq, int) or isinstance(self.seq, bool) or self.seq < 0:
+            raise InvalidArgument(f"log line seq must be an int >= 0, got {self.seq!r:.40}")
+        if not isinstance(self.text, str):
+            raise InvalidArgument(f"a log line is a str, got {type(self.text).__name__}")
+        object.__setattr__(self, "text", clean_text(self.text))
+        check_aware("created_at", self.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +340,13 @@ class Batch:
         self.run.expect(Level.RUN)
         if self.run_status is not None:
             object.__setattr__(self, "run_status", Status(self.run_status))
-        if not self.batch_id or len(self.batch_id) > 128 or not self.batch_id.isprintable():
+        if (
+            not isinstance(self.batch_id, str)
+            or not self.batch_id
+            or len(self.batch_id) > 128
+            or not self.batch_id.isprintable()
+            or not is_storable(self.batch_id)
+        ):
             raise InvalidArgument(
                 f"batch_id must be 1 to 128 printable characters, got {self.batch_id!r}"
             )
@@ -355,8 +398,10 @@ def _json_object(what: str, value: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidArgument(f"{what} must be a mapping with string keys, got {value!r:.80}")
     for key, item in value.items():
         try:
-            # NaN and infinity are not JSON: PostgreSQL's jsonb refuses them.
-            json.dumps(item, allow_nan=False)
+            # NaN and infinity are not JSON, and jsonb holds no NUL: PostgreSQL refuses them.
+            dumped = json.dumps(item, allow_nan=False, ensure_ascii=False)
+            if "\\u0000" in dumped or not is_storable(dumped):
+                raise ValueError("it holds a NUL character or a lone surrogate")
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(
                 f"{what} must be JSON-compatible (no NaN or infinity): {key!r} is "
