@@ -122,21 +122,20 @@ class FsspecBackend(BlobBackend):
                 f"key {key!r} is a folder of other blobs in {self._url}, it cannot hold a blob",
                 details={"key": key},
             )
-        try:
-            with self._translate("write", key):
+        with self._translate("write", key):
+            try:
                 self._fs.pipe_file(path, data)
-        except StoreUnavailable as exc:
-            # A file system with real folders (memory) refuses to put a folder where a blob
-            # is; that is a key problem, not a store problem. Object stores do not notice.
-            if isinstance(exc.__cause__, FileExistsError | NotADirectoryError):
+            except (FileExistsError, NotADirectoryError) as exc:
+                # A file system with real folders (memory) cannot put a folder where a blob
+                # is: a key problem, not a store problem. Object stores do not notice it.
                 blob = self._blob_ancestor(key)
-                if blob is not None:
-                    raise InvalidArgument(
-                        f"key {key!r} needs {blob!r} to be a folder, but a blob is stored "
-                        f"under {blob!r} in {self._url}",
-                        details={"key": key, "blob": blob},
-                    ) from exc.__cause__
-            raise
+                if blob is None:
+                    raise
+                raise InvalidArgument(
+                    f"key {key!r} needs {blob!r} to be a folder, but a blob is stored under "
+                    f"{blob!r} in {self._url}",
+                    details={"key": key, "blob": blob},
+                ) from exc
         return True
 
     def exists(self, key: str) -> bool:
@@ -183,9 +182,9 @@ class FsspecBackend(BlobBackend):
         return self._join(validate_key(key))
 
     def _blob_ancestor(self, key: str) -> str | None:
-        """Return the nearest key that is a blob and a folder of ``key``, if there is one."""
+        """Return the first key that is a blob and also a folder of ``key``, if there is one."""
         parts = key.split("/")
-        for depth in range(len(parts) - 1, 0, -1):
+        for depth in range(1, len(parts)):
             ancestor = "/".join(parts[:depth])
             if self._kind(ancestor, self._join(ancestor)) == "file":
                 return ancestor
