@@ -70,3 +70,29 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(StoreUnavailable, match="is closed"):
         store.find_flows()
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(StoreUnavailable, match=r"cannot use the metadata store at .*notes\.db"):
+        open_store(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://u:S3CRETP@127.0.0.1:abc/db",  # a port that is not a number
+        "postgresql+psycopg://u@127.0.0.1:1/db?password=S3CRETQ",  # a password in the query
+    ],
+)
+def test_no_message_shows_a_password(url: str) -> None:
+    with pytest.raises((InvalidArgument, StoreUnavailable)) as info:
+        open_store(url)
+    assert "S3CRET" not in str(info.value)
+    assert "S3CRET" not in repr(info.value.details)
+
+
+def test_an_unknown_migrate_mode() -> None:
+    with pytest.raises(InvalidArgument, match="migrate must be one of auto, upgrade, check"):
+        open_store("sqlite://", migrate="autoo")

@@ -10,19 +10,18 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from flowtrail.cli.context import CliContext, pass_cli_context
 from flowtrail.config.spec import check_database_url, mask_password, url_scheme
-from flowtrail.errors import FlowtrailError, InvalidArgument, StoreUnavailable
+from flowtrail.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-    from sqlalchemy.engine import URL
+
+    from flowtrail.store.sql.connect import Database
 
 # SQLAlchemy and Alembic are imported inside the commands: they take a third of a second to
 # import, and `flowtrail --help` (or any other command) should not pay for them.
@@ -39,29 +38,9 @@ _DB_OPTION = click.option(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """The database a ``db`` command works on."""
-
-    url: URL
-    display: str  # the URL with its password masked
-
-    @property
-    def sqlite_file(self) -> Path | None:
-        """The SQLite file, or ``None`` for PostgreSQL and in-memory SQLite."""
-        database = self.url.database
-        if self.url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
-            return None
-        if database is not None and database.startswith("file:"):
-            return None
-        return Path(database or "").expanduser()
-
-
-def _target(state: CliContext, db_url: str | None, *, create_home: bool) -> _Target:
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
+def _target(state: CliContext, db_url: str | None, *, create_home: bool) -> Database:
     from flowtrail.store import SCHEMES
+    from flowtrail.store.sql.connect import parse_database_url
 
     if db_url is not None:
         scheme = url_scheme(db_url)
@@ -83,50 +62,22 @@ def _target(state: CliContext, db_url: str | None, *, create_home: bool) -> _Tar
         if settings.metadata == "local" and create_home:
             settings.ensure_home()
         text = settings.metadata_url
-    try:
-        url = make_url(text)
-    except sa.exc.ArgumentError as exc:
-        raise InvalidArgument(f"expected a database URL, got {mask_password(text)!r}") from exc
-    state.hide(url.password)
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
-        url = url.set(drivername="postgresql+psycopg")
-    return _Target(url, url.render_as_string(hide_password=True))
+    database = parse_database_url(text)
+    state.hide(database.url.password)
+    return database
 
 
 @contextmanager
-def _engine(target: _Target) -> Iterator[Engine]:
+def _engine(target: Database) -> Iterator[Engine]:
     """An engine on the target; driver errors become flowtrail errors, and it is disposed."""
-    import sqlalchemy as sa
+    from flowtrail.store.sql.connect import translate_driver_errors
 
-    from flowtrail.store.sql import create_engine
-
-    folder = None if target.sqlite_file is None else target.sqlite_file.resolve().parent
-    if folder is not None and not folder.is_dir():
-        raise StoreUnavailable(f"cannot open {target.display}: the folder {folder} does not exist")
+    engine = target.engine()
     try:
-        engine = create_engine(target.url)
-    except ModuleNotFoundError as exc:
-        raise StoreUnavailable(
-            f"cannot open {target.display}: the driver {exc.name!r} is not installed; "
-            "install it with: pip install 'flowtrail[postgres]'"
-        ) from None
-    try:
-        yield engine
-    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-        raise StoreUnavailable(
-            f"cannot reach the metadata store at {target.display}: {_reason(exc)}",
-            details={"url": target.display},
-        ) from None
-    except sa.exc.SQLAlchemyError as exc:
-        raise FlowtrailError(f"database error at {target.display}: {_reason(exc)}") from None
+        with translate_driver_errors(target):
+            yield engine
     finally:
         engine.dispose()
-
-
-def _reason(exc: Exception) -> str:
-    orig = getattr(exc, "orig", None)
-    lines = str(orig if orig is not None else exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 @click.group("db")

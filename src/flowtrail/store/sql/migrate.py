@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from flowtrail.errors import SchemaMismatch
+from flowtrail.errors import InvalidArgument, SchemaMismatch
 from flowtrail.store.sql.dialects import WRITE_OPTION, is_sqlite
 
 __all__ = [
@@ -49,6 +49,12 @@ class MigrateMode(StrEnum):
     AUTO = "auto"
     UPGRADE = "upgrade"
     CHECK = "check"
+
+    @classmethod
+    def _missing_(cls, value: object) -> MigrateMode:
+        raise InvalidArgument(
+            f"migrate must be one of {', '.join(m.value for m in cls)}, got {value!r}"
+        )
 
 
 def _config(connection: Connection | None = None) -> Config:

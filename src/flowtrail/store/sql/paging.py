@@ -1,17 +1,25 @@
-"""Opaque cursors for keyset pagination: the sort key of the last item of a page, tagged
-with the listing it came from so that a cursor of one listing is refused by another."""
+"""Opaque cursors for keyset pagination, and the page built from a query's rows.
+
+A cursor carries the sort key of the last item of a page, tagged with the listing it came
+from: a cursor of one listing is refused by another, and a malformed or forged one is an
+``InvalidArgument``, never a raw error.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from flowtrail.errors import InvalidArgument
+from flowtrail.model import Page
 
-__all__ = ["decode_cursor", "encode_cursor"]
+__all__ = ["decode_cursor", "encode_cursor", "page_of"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def encode_cursor(listing: str, key: Sequence[Any]) -> str:
@@ -20,23 +28,48 @@ def encode_cursor(listing: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(listing: str, cursor: str | None) -> list[Any] | None:
+def decode_cursor(listing: str, cursor: str | None, shape: tuple[type, ...]) -> list[Any] | None:
     """The sort key a cursor of ``listing`` carries, or ``None`` for no cursor.
 
+    Args:
+        listing: The listing the cursor must come from.
+        cursor: The cursor given, or ``None``.
+        shape: The type of each element of the key (``int`` excludes ``bool``).
+
     Raises:
-        InvalidArgument: the cursor is malformed or belongs to another listing.
+        InvalidArgument: the cursor is malformed, forged, or belongs to another listing.
     """
     if cursor is None:
         return None
+    expected = f"expected a cursor returned by a {listing} listing"
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         kind, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, binascii.Error):
-        raise InvalidArgument(
-            f"expected a cursor returned by a {listing} listing, got {cursor!r:.60}"
-        ) from None
-    if kind != listing or not isinstance(key, list):
-        raise InvalidArgument(
-            f"expected a cursor returned by a {listing} listing, got one of {kind!r}"
+        raise InvalidArgument(f"{expected}, got {cursor!r:.60}") from None
+    if kind != listing:
+        raise InvalidArgument(f"{expected}, got one of a {kind!r:.40} listing")
+    if (
+        not isinstance(key, list)
+        or len(key) != len(shape)
+        or any(
+            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+            for value, kind in zip(key, shape, strict=False)
         )
+    ):
+        raise InvalidArgument(f"{expected}, got a damaged one: {cursor!r:.60}")
     return key
+
+
+def page_of(
+    listing: str,
+    rows: Sequence[R],
+    limit: int,
+    key: Callable[[R], list[Any]],
+    build: Callable[[R], T],
+) -> Page[T]:
+    """The page of at most ``limit`` items from ``rows`` (fetched with ``limit + 1`` rows,
+    so that one more row says whether a next page exists)."""
+    items = tuple(build(row) for row in rows[:limit])
+    more = len(rows) > limit
+    return Page(items, encode_cursor(listing, key(rows[limit - 1])) if more else None)

@@ -26,7 +26,7 @@ from flowtrail.model import (
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import insert_ignore
 from flowtrail.store.sql.lookup import Keys
-from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import artifacts, log_lines, metadata_entries
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "find_artifacts",
     "find_metadata",
     "get_artifact",
+    "latest_artifact_attempt",
     "metadata_stmt",
     "read_log_lines",
     "record_artifacts",
@@ -109,7 +110,7 @@ def find_metadata(
             f"metadata belongs to a run ('Flow/run_id') or a task "
             f"('Flow/run_id/step/task_id'), got {str(target)!r}"
         )
-    after = decode_cursor("metadata", page.cursor)
+    after = decode_cursor("metadata", page.cursor, (int,))
     rows = keys.conn.execute(
         metadata_stmt(
             keys,
@@ -120,23 +121,36 @@ def find_metadata(
             field_name=field_name,
         )
     ).all()
-    items = tuple(codec.metadata_from_row(r, target) for r in rows[: page.limit])
-    more = len(rows) > page.limit
-    return Page(items, encode_cursor("metadata", [rows[page.limit - 1].pk]) if more else None)
+    return page_of(
+        "metadata",
+        rows,
+        page.limit,
+        lambda r: [r.pk],
+        lambda r: codec.metadata_from_row(r, target),
+    )
 
 
 # -- artifacts ---------------------------------------------------------------------------
 
 
 def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> None:
-    """Index artifacts; an identical row is skipped, a different sha is ``AlreadyExists``."""
+    """Index artifacts; an identical row is skipped, a different sha is ``AlreadyExists``.
+
+    Rows go in with "insert unless present", then the rows of tasks that existed before
+    this transaction are compared with what is recorded: a concurrent writer of the same
+    rows is harmless, one of other contents is refused.
+    """
     if not new:
         return
     rows: dict[tuple[int, str, int], dict[str, Any]] = {}
+    specs: dict[tuple[int, str, int], Pathspec] = {}
     for a in new:
         task_pk = keys.task_pk(a.pathspec.truncate(Level.TASK))
         key = (task_pk, a.pathspec.artifact or "", a.attempt)
-        row = {
+        if key in rows and rows[key]["sha"] != a.sha:
+            raise AlreadyExists(f"artifact {a.pathspec} appears twice with different contents")
+        specs[key] = a.pathspec
+        rows[key] = {
             "task_pk": task_pk,
             "run_pk": keys.run_pk,
             "attempt": a.attempt,
@@ -148,68 +162,76 @@ def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> N
             "created_at": a.created_at or now,
             **codec.scalar_columns(a.value),
         }
-        if key in rows and rows[key]["sha"] != a.sha:
-            raise AlreadyExists(f"artifact {a.pathspec} appears twice with different contents")
-        rows[key] = row
-    # Rows already recorded for these tasks (none for tasks this transaction created),
-    # read through the (task_pk, name, attempt) index.
+    keys.conn.execute(insert_ignore(keys.conn, artifacts), list(rows.values()))
+    # Tasks created in this transaction have no other rows; the others are checked through
+    # the (task_pk, name, attempt) index.
     known = sorted({key[0] for key in rows} - keys.created_tasks)
-    recorded = (
-        {
-            (r.task_pk, r.name, r.attempt): r.sha
-            for r in keys.conn.execute(
-                sa.select(
-                    artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt, artifacts.c.sha
-                ).where(artifacts.c.task_pk.in_(known))
-            )
-            if (r.task_pk, r.name, r.attempt) in rows
-        }
-        if known
-        else {}
-    )
-    for key, sha in recorded.items():
-        if rows[key]["sha"] != sha:
-            name = next(a.pathspec for a in new if a.pathspec.artifact == key[1])
+    if not known:
+        return
+    for r in keys.conn.execute(
+        sa.select(
+            artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt, artifacts.c.sha
+        ).where(artifacts.c.task_pk.in_(known))
+    ):
+        key = (r.task_pk, r.name, r.attempt)
+        if key in rows and rows[key]["sha"] != r.sha:
             raise AlreadyExists(
-                f"artifact {name} (attempt {key[2]}) is recorded already with sha {sha}; "
-                f"an attempt's artifact is never rewritten",
-                details={"pathspec": str(name), "attempt": key[2]},
+                f"artifact {specs[key]} (attempt {r.attempt}) is recorded already with sha "
+                f"{r.sha}; an attempt's artifact is never rewritten",
+                details={"pathspec": str(specs[key]), "attempt": r.attempt},
             )
-    fresh = [row for key, row in rows.items() if key not in recorded]
-    if fresh:
-        keys.conn.execute(sa.insert(artifacts), fresh)
 
 
 def artifacts_stmt(
     keys: Keys, task: Pathspec, *, attempt: int | None, limit: int, after: str | None
 ) -> Any:
-    """The statement behind ``find_artifacts``, on ``artifacts (task_pk, name, attempt)``."""
+    """The statement behind ``find_artifacts``, on ``artifacts (task_pk, name, attempt)``:
+    one attempt's artifacts by name; ``attempt=None`` means the latest attempt that recorded
+    any."""
     task_pk = keys.task_pk(task)
     if attempt is None:
-        attempt = keys.conn.execute(
-            sa.select(sa.func.max(artifacts.c.attempt)).where(artifacts.c.task_pk == task_pk)
-        ).scalar()
+        attempt = latest_artifact_attempt(keys, task_pk)
     stmt = sa.select(artifacts).where(
-        artifacts.c.task_pk == task_pk, artifacts.c.attempt == (attempt or 0)
+        artifacts.c.task_pk == task_pk, artifacts.c.attempt == attempt
     )
     if after is not None:
         stmt = stmt.where(artifacts.c.name > after)
     return stmt.order_by(artifacts.c.name).limit(limit)
 
 
+def latest_artifact_attempt(keys: Keys, task_pk: int) -> int:
+    """The latest attempt of a task that recorded artifacts (0 when none did)."""
+    latest = keys.conn.execute(
+        sa.select(sa.func.max(artifacts.c.attempt)).where(artifacts.c.task_pk == task_pk)
+    ).scalar()
+    return int(latest or 0)
+
+
 def find_artifacts(
     keys: Keys, task: Pathspec, page: PageRequest, attempt: int | None
 ) -> Page[ArtifactRecord]:
-    """A task's artifacts by name, for one attempt or the latest that recorded any."""
-    after = decode_cursor("artifacts", page.cursor)
+    """A task's artifacts by name, for one attempt or the latest that recorded any.
+
+    The cursor carries the attempt chosen for the first page, so that an attempt recorded
+    meanwhile does not change which attempt the later pages list.
+    """
+    after = decode_cursor("artifacts", page.cursor, (int, str))
+    if after is not None:
+        attempt = after[0]
+    elif attempt is None:
+        attempt = latest_artifact_attempt(keys, keys.task_pk(task))
     rows = keys.conn.execute(
         artifacts_stmt(
-            keys, task, attempt=attempt, limit=page.limit + 1, after=after[0] if after else None
+            keys, task, attempt=attempt, limit=page.limit + 1, after=after[1] if after else None
         )
     ).all()
-    items = tuple(codec.artifact_from_row(r, task) for r in rows[: page.limit])
-    more = len(rows) > page.limit
-    return Page(items, encode_cursor("artifacts", [items[-1].name]) if more else None)
+    return page_of(
+        "artifacts",
+        rows,
+        page.limit,
+        lambda r: [r.attempt, r.name],
+        lambda r: codec.artifact_from_row(r, task),
+    )
 
 
 def get_artifact(keys: Keys, artifact: Pathspec, attempt: int | None) -> ArtifactRecord:

@@ -30,7 +30,7 @@ from flowtrail.model.tags import check_user_tag_count
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import insert_ignore
 from flowtrail.store.sql.lookup import flow_pk, run_row
-from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.paging import decode_cursor, encode_cursor, page_of
 from flowtrail.store.sql.schema import flows, run_tags, runs
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "load_runs",
     "reap_lost",
     "remove_tags",
+    "running_runs",
     "set_run_status",
     "stale_runs",
 ]
@@ -104,14 +105,12 @@ def _flow_from_row(row: Row[Any]) -> FlowRecord:
 
 def find_flows(conn: Connection, page: PageRequest) -> Page[FlowRecord]:
     """Flows by name, ascending."""
-    after = decode_cursor("flows", page.cursor)
+    after = decode_cursor("flows", page.cursor, (str,))
     stmt = sa.select(flows).order_by(flows.c.name).limit(page.limit + 1)
     if after is not None:
         stmt = stmt.where(flows.c.name > after[0])
     rows = conn.execute(stmt).all()
-    items = tuple(_flow_from_row(r) for r in rows[: page.limit])
-    more = len(rows) > page.limit
-    return Page(items, encode_cursor("flows", [items[-1].name]) if more else None)
+    return page_of("flows", rows, page.limit, lambda r: [r.name], _flow_from_row)
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -124,16 +123,20 @@ def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
     run_id = new.run_id
     run_number: int | None = None
     if run_id is None:
-        run_number = int(
-            conn.execute(
-                sa.update(flows)
-                .where(flows.c.pk == fpk)
-                .values(last_run_number=flows.c.last_run_number + 1)
-                .returning(flows.c.last_run_number)
-            ).scalar_one()
-        )
+        number = conn.execute(
+            sa.update(flows)
+            .where(flows.c.pk == fpk, flows.c.last_run_number < _INT64_MAX)
+            .values(last_run_number=flows.c.last_run_number + 1)
+            .returning(flows.c.last_run_number)
+        ).scalar_one_or_none()
+        if number is None:
+            raise InvalidArgument(
+                f"flow {new.flow_name!r} has used every automatic run id (up to {_INT64_MAX}); "
+                f"choose a run id"
+            )
+        run_number = int(number)
         run_id = str(run_number)
-    elif run_id.isdigit() and int(run_id) <= _INT64_MAX:
+    elif run_id.isascii() and run_id.isdigit() and int(run_id) < _INT64_MAX:
         # A chosen id that is a number moves the counter past it: automatic ids never
         # collide with it later.
         conn.execute(
@@ -256,7 +259,7 @@ def find_runs(
     conn: Connection, filter: RunFilter, page: PageRequest
 ) -> tuple[list[Row[Any]], str | None]:
     """The rows of one page of ``find_runs`` and the cursor of the next."""
-    after = decode_cursor("runs", page.cursor)
+    after = decode_cursor("runs", page.cursor, (int,))
     flow_key = None
     if filter.flow_name is not None:
         flow_key = conn.execute(
@@ -279,6 +282,21 @@ def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
         if r.status == Status.RUNNING
         and r.heartbeat_at + timedelta(milliseconds=r.heartbeat_timeout_ms) < now
     ]
+
+
+def running_runs(conn: Connection, flow_name: str | None) -> list[Row[Any]]:
+    """The running runs (of one flow, or of all), on ``runs (flow_pk, status, pk)`` or
+    ``runs (status, pk)``: the candidates for the lost-run rule before a status search."""
+    stmt: Any = sa.select(
+        runs.c.pk, runs.c.status, runs.c.heartbeat_at, runs.c.heartbeat_timeout_ms
+    )
+    stmt = stmt.where(runs.c.status == str(Status.RUNNING))
+    if flow_name is not None:
+        stmt = stmt.where(
+            runs.c.flow_pk
+            == sa.select(flows.c.pk).where(flows.c.name == flow_name).scalar_subquery()
+        )
+    return list(conn.execute(stmt).all())
 
 
 def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:

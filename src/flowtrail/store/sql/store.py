@@ -7,13 +7,16 @@ on SQLite) and calls the entity modules (:mod:`.runs`, :mod:`.tasks`, :mod:`.rec
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from flowtrail.config import mask_password
 from flowtrail.errors import (
     AlreadyExists,
     FlowtrailError,
@@ -54,7 +57,8 @@ from flowtrail.model import (
 from flowtrail.store.base import MetadataStore
 from flowtrail.store.sql import batch as batches
 from flowtrail.store.sql import records, runs, tasks
-from flowtrail.store.sql.dialects import WRITE_OPTION
+from flowtrail.store.sql.connect import first_line
+from flowtrail.store.sql.dialects import WRITE_OPTION, is_sqlite
 from flowtrail.store.sql.lookup import Keys, run_row
 from flowtrail.store.sql.schema import runs as runs_table
 
@@ -72,8 +76,12 @@ class SqlStore(MetadataStore):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._url = engine.url.render_as_string(hide_password=True)
+        self._url = mask_password(engine.url.render_as_string(hide_password=False))
         self._closed = False
+        # An in-memory SQLite database is one connection that every thread shares: its
+        # transactions must take turns, or they interleave on it.
+        in_memory = is_sqlite(engine) and engine.url.database in (None, "", ":memory:")
+        self._turns: AbstractContextManager[Any] = threading.RLock() if in_memory else nullcontext()
 
     @property
     def engine(self) -> Engine:
@@ -103,26 +111,29 @@ class SqlStore(MetadataStore):
         except FlowtrailError:
             raise
         except sa.exc.IntegrityError as exc:
-            # Only reachable when a concurrent writer won a race the checks could not see.
-            raise AlreadyExists(
-                f"a concurrent write recorded the same object first: {exc.orig}"
-            ) from exc
+            if _is_unique_violation(exc):
+                # Only reachable when a concurrent writer won a race the checks missed.
+                raise AlreadyExists(
+                    f"a concurrent write recorded the same object first: {first_line(exc)}"
+                ) from exc
+            raise InvalidArgument(f"the database refused the write: {first_line(exc)}") from exc
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnavailable(
-                f"the metadata store at {self._url} is unavailable: {_first_line(exc.orig)}",
+                f"the metadata store at {self._url} is unavailable: {first_line(exc)}",
                 details={"url": self._url},
             ) from exc
         except sa.exc.SQLAlchemyError as exc:
-            raise FlowtrailError(f"database error at {self._url}: {_first_line(exc)}") from exc
+            raise FlowtrailError(f"database error at {self._url}: {first_line(exc)}") from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._translate(), self._engine.connect() as conn, conn.begin():
+        with self._turns, self._translate(), self._engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         with (
+            self._turns,
             self._translate(),
             self._engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
             conn.begin(),
@@ -166,6 +177,13 @@ class SqlStore(MetadataStore):
         self, filter: RunFilter | None = None, page: PageRequest | None = None
     ) -> Page[RunRecord]:
         filter = filter or RunFilter()
+        if filter.statuses & {Status.RUNNING, Status.LOST}:
+            # A search by status must see silent runs as lost, not only the rows it returns.
+            with self._read() as conn:
+                silent = runs.stale_runs(runs.running_runs(conn, filter.flow_name), utc_now())
+            if silent:
+                with self._write() as conn:
+                    runs.reap_lost(conn, silent)
         with self._read() as conn:
             rows, cursor = runs.find_runs(conn, filter, page or PageRequest())
             stale = runs.stale_runs(rows, utc_now())
@@ -362,5 +380,6 @@ def _strings(what: str, tags: Iterable[str]) -> list[str]:
     return list(tags)
 
 
-def _first_line(exc: BaseException | None) -> str:
-    return str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else "?"
+def _is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(exc.orig)

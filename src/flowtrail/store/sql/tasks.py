@@ -29,7 +29,7 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.lookup import Keys
-from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
 
 __all__ = [
@@ -75,8 +75,8 @@ def create_steps(keys: Keys, new: Sequence[NewStep], now: datetime) -> None:
             f"step {keys.run}/{existing} exists already",
             details={"pathspec": f"{keys.run}/{existing}"},
         )
-    keys.conn.execute(
-        sa.insert(steps),
+    created = keys.conn.execute(
+        sa.insert(steps).returning(steps.c.pk, steps.c.name, sort_by_parameter_order=True),
         [
             {
                 "run_pk": keys.run_pk,
@@ -88,6 +88,8 @@ def create_steps(keys: Keys, new: Sequence[NewStep], now: datetime) -> None:
             for s in new
         ],
     )
+    for row in created:
+        keys.remember_step(row.name, int(row.pk))
 
 
 def get_step(keys: Keys, step: Pathspec) -> StepRecord:
@@ -98,14 +100,14 @@ def get_step(keys: Keys, step: Pathspec) -> StepRecord:
 
 def find_steps(keys: Keys, page: PageRequest) -> Page[StepRecord]:
     """The steps of the run, newest first."""
-    after = decode_cursor("steps", page.cursor)
+    after = decode_cursor("steps", page.cursor, (int,))
     stmt = sa.select(steps).where(steps.c.run_pk == keys.run_pk)
     if after is not None:
         stmt = stmt.where(steps.c.pk < after[0])
     rows = keys.conn.execute(stmt.order_by(steps.c.pk.desc()).limit(page.limit + 1)).all()
-    items = tuple(codec.step_from_row(r, keys.run) for r in rows[: page.limit])
-    more = len(rows) > page.limit
-    return Page(items, encode_cursor("steps", [rows[page.limit - 1].pk]) if more else None)
+    return page_of(
+        "steps", rows, page.limit, lambda r: [r.pk], lambda r: codec.step_from_row(r, keys.run)
+    )
 
 
 # -- tasks -------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
             "task_id": t.pathspec.task_id,
             "status": str(t.status),
             "created_at": t.created_at or now,
-            "finished_at": None,
+            "finished_at": (t.created_at or now) if t.status.finished else None,
             "foreach_stack": codec.dump_foreach(t.foreach_stack),
             "parent_tasks": [str(p) for p in t.parent_tasks],
             "origin_pathspec": str(t.origin_pathspec) if t.origin_pathspec else None,
@@ -188,7 +190,7 @@ def find_tasks_stmt(keys: Keys, scope: Pathspec, limit: int, after: int | None) 
 
 def find_tasks(keys: Keys, scope: Pathspec, page: PageRequest) -> Page[TaskRecord]:
     """The tasks of a step or of the whole run, oldest first."""
-    after = decode_cursor("tasks", page.cursor)
+    after = decode_cursor("tasks", page.cursor, (int,))
     rows = keys.conn.execute(
         find_tasks_stmt(keys, scope, page.limit + 1, after[0] if after else None)
     ).all()
@@ -198,7 +200,7 @@ def find_tasks(keys: Keys, scope: Pathspec, page: PageRequest) -> Page[TaskRecor
 def find_child_tasks(keys: Keys, task: Pathspec, page: PageRequest) -> Page[TaskRecord]:
     """The tasks naming ``task`` among their parents, oldest first."""
     keys.task_pk(task)
-    after = decode_cursor("child-tasks", page.cursor)
+    after = decode_cursor("child-tasks", page.cursor, (int,))
     stmt = _task_select().join(task_edges, task_edges.c.child_pk == tasks.c.pk)
     stmt = stmt.where(
         task_edges.c.run_pk == keys.run_pk, task_edges.c.parent_task_id == task.task_id
@@ -212,9 +214,13 @@ def find_child_tasks(keys: Keys, task: Pathspec, page: PageRequest) -> Page[Task
 def _task_page(
     keys: Keys, rows: Sequence[Any], page: PageRequest, listing: str
 ) -> Page[TaskRecord]:
-    items = tuple(codec.task_from_row(r, keys.run, r.step_name) for r in rows[: page.limit])
-    more = len(rows) > page.limit
-    return Page(items, encode_cursor(listing, [rows[page.limit - 1].pk]) if more else None)
+    return page_of(
+        listing,
+        rows,
+        page.limit,
+        lambda r: [r.pk],
+        lambda r: codec.task_from_row(r, keys.run, r.step_name),
+    )
 
 
 def set_task_statuses(keys: Keys, changes: Sequence[TaskStatusChange], now: datetime) -> None:
@@ -225,7 +231,11 @@ def set_task_statuses(keys: Keys, changes: Sequence[TaskStatusChange], now: date
     current = {
         r.pk: Status(r.status)
         for r in keys.conn.execute(
-            sa.select(tasks.c.pk, tasks.c.status).where(tasks.c.pk.in_(pks.values()))
+            # FOR UPDATE: two writers must not both see the same status (PostgreSQL; a
+            # SQLite write transaction holds the whole database already).
+            sa.select(tasks.c.pk, tasks.c.status)
+            .where(tasks.c.pk.in_(pks.values()))
+            .with_for_update()
         )
     }
     updates: dict[int, dict[str, Any]] = {}
@@ -307,7 +317,9 @@ def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
     wanted = [(keys.task_pk(end.pathspec), end.number) for end in ends]
     current = {
         (r.task_pk, r.number): Status(r.status)
-        for r in keys.conn.execute(attempts_of_tasks_stmt(sorted({pk for pk, _ in wanted})))
+        for r in keys.conn.execute(
+            attempts_of_tasks_stmt(sorted({pk for pk, _ in wanted})).with_for_update()
+        )
     }
     updates: dict[tuple[int, int], dict[str, Any]] = {}
     for key, end in zip(wanted, ends, strict=True):
@@ -357,11 +369,15 @@ def get_attempt(keys: Keys, task: Pathspec, number: int | None) -> AttemptRecord
 
 def find_attempts(keys: Keys, task: Pathspec, page: PageRequest) -> Page[AttemptRecord]:
     """A task's attempts in attempt order."""
-    after = decode_cursor("attempts", page.cursor)
+    after = decode_cursor("attempts", page.cursor, (int,))
     stmt = sa.select(attempts).where(attempts.c.task_pk == keys.task_pk(task))
     if after is not None:
         stmt = stmt.where(attempts.c.number > after[0])
     rows = keys.conn.execute(stmt.order_by(attempts.c.number).limit(page.limit + 1)).all()
-    items = tuple(codec.attempt_from_row(r, task) for r in rows[: page.limit])
-    more = len(rows) > page.limit
-    return Page(items, encode_cursor("attempts", [items[-1].number]) if more else None)
+    return page_of(
+        "attempts",
+        rows,
+        page.limit,
+        lambda r: [r.number],
+        lambda r: codec.attempt_from_row(r, task),
+    )
