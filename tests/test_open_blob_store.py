@@ -178,4 +178,4 @@ def test_password_never_shows_in_messages() -> None:
     with pytest.raises(StoreUnavailable) as info:
         open_blob_store("s3://user:sekrit@bucket/prefix")
     assert "sekrit" not in str(info.value)
-    assert "s3://user@bucket/prefix" in str(info.value)
+    assert "s3://user:***@bucket/prefix" in str(info.value)

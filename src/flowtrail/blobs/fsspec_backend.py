@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import fsspec
 
@@ -23,6 +22,7 @@ from flowtrail.blobs.base import (
     validate_key,
     validate_prefix,
 )
+from flowtrail.config.spec import mask_password
 from flowtrail.errors import FlowtrailError, InvalidArgument, NotFound, StoreUnavailable
 
 __all__ = ["FsspecBackend"]
@@ -38,18 +38,6 @@ _INSTALL_HINTS: dict[str, str] = {
     "abfs": "pip install adlfs",
     "abfss": "pip install adlfs",
 }
-
-
-def _display_url(url: str) -> str:
-    """Return ``url`` without a password, so that it can appear in messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class FsspecBackend(BlobBackend):
@@ -72,7 +60,7 @@ class FsspecBackend(BlobBackend):
                 f"an fsspec blob store URL looks like 'protocol://location', got {url!r}",
                 details={"url": repr(url)},
             )
-        self._url = _display_url(url)
+        self._url = mask_password(url)
         protocol = url.split("://", 1)[0]
         try:
             fs, root = fsspec.core.url_to_fs(url, **storage_options)

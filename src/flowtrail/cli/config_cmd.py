@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flowtrail.cli.context import CliContext, pass_cli_context
-from flowtrail.config import Settings, config_file_path, mask_password
+from flowtrail.config import Settings, config_file_location, mask_password
 
 __all__ = ["config_group", "settings_report", "show_command"]
 
@@ -35,7 +33,7 @@ def settings_report(settings: Settings) -> dict[str, dict[str, Any]]:
     location_source = sources.get("metadata_location", metadata_source)
     if location_source != metadata_source:
         metadata_source = f"{metadata_source} + {location_source}"
-    config_file = config_file_path()
+    config_file, config_file_source = config_file_location()
     return {
         "metadata": {"value": settings.describe_metadata(), "source": metadata_source},
         "metadata_url": {"value": mask_password(settings.metadata_url), "source": location_source},
@@ -48,19 +46,10 @@ def settings_report(settings: Settings) -> dict[str, dict[str, Any]]:
         "home": {"value": str(settings.home), "source": sources.get("home", "default")},
         "config_file": {
             "value": None if config_file is None else str(config_file),
-            "source": _config_file_source(),
+            "source": config_file_source,
             "exists": config_file is not None and config_file.is_file(),
         },
     }
-
-
-def _config_file_source() -> str:
-    # The same order config_file_path() follows: FLOWTRAIL_CONFIG, then XDG_CONFIG_HOME.
-    if os.environ.get("FLOWTRAIL_CONFIG", "").strip():
-        return "env:FLOWTRAIL_CONFIG"
-    if Path(os.environ.get("XDG_CONFIG_HOME", "").strip() or "relative").is_absolute():
-        return "env:XDG_CONFIG_HOME"
-    return "default"
 
 
 @click.group("config")

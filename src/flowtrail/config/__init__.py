@@ -15,7 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from flowtrail.config.profiles import Profile, ProfileFile, config_file_path, load_profiles
+from flowtrail.config.profiles import (
+    Profile,
+    ProfileFile,
+    config_file_location,
+    config_file_path,
+    load_profiles,
+)
 from flowtrail.config.resolve import find_home, resolve_settings
 from flowtrail.config.settings import Settings
 from flowtrail.config.spec import mask_password, parse_metadata_spec
@@ -24,6 +30,7 @@ __all__ = [
     "Profile",
     "ProfileFile",
     "Settings",
+    "config_file_location",
     "config_file_path",
     "find_home",
     "load_profiles",

@@ -32,6 +32,7 @@ __all__ = [
     "PROFILE_KEYS",
     "Profile",
     "ProfileFile",
+    "config_file_location",
     "config_file_path",
     "load_profiles",
 ]
@@ -167,17 +168,25 @@ def config_file_path(
         The path, or ``None`` if ``env`` names no location at all (no ``HOME`` either), which
         keeps a test that passes ``env={}`` away from the real user's file.
     """
+    return config_file_location(env, cwd=cwd)[0]
+
+
+def config_file_location(
+    env: Mapping[str, str] | None = None, *, cwd: Path | None = None
+) -> tuple[Path | None, str]:
+    """Return :func:`config_file_path` and where it came from: ``"env:FLOWTRAIL_CONFIG"``,
+    ``"env:XDG_CONFIG_HOME"`` or ``"default"``."""
     env = os.environ if env is None else env
     explicit = env.get("FLOWTRAIL_CONFIG", "").strip()
     if explicit:
-        return absolute_path(explicit, cwd)
+        return absolute_path(explicit, cwd), "env:FLOWTRAIL_CONFIG"
     xdg = env.get("XDG_CONFIG_HOME", "").strip()
     if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "flowtrail" / "config.toml"
+        return Path(xdg) / "flowtrail" / "config.toml", "env:XDG_CONFIG_HOME"
     home = env.get("HOME", "").strip() or env.get("USERPROFILE", "").strip()
     if home:
-        return Path(home) / ".config" / "flowtrail" / "config.toml"
-    return None
+        return Path(home) / ".config" / "flowtrail" / "config.toml", "default"
+    return None, "default"
 
 
 def load_profiles(
