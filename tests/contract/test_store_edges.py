@@ -1,4 +1,4 @@
-"""Contract: cases found in review — concurrent writers, forged cursors, pages that must
+"""Contract: concurrent writers, forged cursors, pages that must
 not shift, silent runs in status searches, odd run ids."""
 
 from __future__ import annotations
