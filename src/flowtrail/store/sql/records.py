@@ -24,7 +24,7 @@ from flowtrail.model import (
     Pathspec,
 )
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import insert_ignore
+from flowtrail.store.sql.dialects import bulk_insert
 from flowtrail.store.sql.lookup import Keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import artifacts, log_lines, metadata_entries
@@ -68,7 +68,7 @@ def record_metadata(keys: Keys, entries: Sequence[NewMetadata], now: datetime) -
                 "created_at": e.created_at or now,
             }
         )
-    keys.conn.execute(sa.insert(metadata_entries), rows)
+    bulk_insert(keys.conn, metadata_entries, rows)
 
 
 def metadata_stmt(
@@ -162,7 +162,7 @@ def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> N
             "created_at": a.created_at or now,
             **codec.scalar_columns(a.value),
         }
-    keys.conn.execute(insert_ignore(keys.conn, artifacts), list(rows.values()))
+    bulk_insert(keys.conn, artifacts, list(rows.values()), ignore=True)
     # Tasks created in this transaction have no other rows; the others are checked through
     # the (task_pk, name, attempt) index.
     known = sorted({key[0] for key in rows} - keys.created_tasks)
@@ -270,7 +270,7 @@ def append_log_lines(keys: Keys, lines: Sequence[NewLogLine], now: datetime) -> 
         }
         for line in lines
     ]
-    keys.conn.execute(insert_ignore(keys.conn, log_lines), rows)
+    bulk_insert(keys.conn, log_lines, rows, ignore=True)
 
 
 def read_log_lines(

@@ -28,6 +28,7 @@ from flowtrail.model import (
     check_transition,
 )
 from flowtrail.store.sql import codec
+from flowtrail.store.sql.dialects import bulk_insert
 from flowtrail.store.sql.lookup import Keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
@@ -141,7 +142,7 @@ def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
         }
         for t in new
     ]
-    keys.conn.execute(sa.insert(tasks), rows)
+    bulk_insert(keys.conn, tasks, rows)
     created = keys.conn.execute(
         sa.select(tasks.c.pk, tasks.c.task_id).where(
             tasks.c.run_pk == keys.run_pk, tasks.c.task_id.in_(ids)
@@ -160,7 +161,7 @@ def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
         for parent in dict.fromkeys(t.parent_tasks)
     ]
     if edges:
-        keys.conn.execute(sa.insert(task_edges), edges)
+        bulk_insert(keys.conn, task_edges, edges)
 
 
 def _task_select() -> Any:
@@ -279,8 +280,9 @@ def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None
                 f"task {clash.pathspec} has an attempt {clash.number} already",
                 details={"pathspec": str(clash.pathspec), "attempt": clash.number},
             )
-    keys.conn.execute(
-        sa.insert(attempts),
+    bulk_insert(
+        keys.conn,
+        attempts,
         [
             {
                 "task_pk": pk,
