@@ -87,11 +87,11 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def insert_ignore(bind: Connection, table: sa.Table) -> Any:
+def insert_ignore(bind: Connection | sa.Dialect, table: sa.Table) -> Any:
     """An ``INSERT`` into ``table`` that skips rows whose key exists already."""
-    if is_sqlite(bind):
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return postgresql.insert(table).on_conflict_do_nothing()
+    dialect = bind if isinstance(bind, sa.Dialect) else bind.dialect
+    module = sqlite if dialect.name == "sqlite" else postgresql
+    return module.insert(table).on_conflict_do_nothing()
 
 
 def bulk_insert(
@@ -125,8 +125,7 @@ _CompiledInsert = tuple[str, tuple[str, ...], dict[str, Callable[[Any], Any]]]
 def _compiled_insert(
     dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], ignore: bool
 ) -> _CompiledInsert:
-    module = sqlite if dialect.name == "sqlite" else postgresql
-    stmt = module.insert(table).on_conflict_do_nothing() if ignore else sa.insert(table)
+    stmt = insert_ignore(dialect, table) if ignore else sa.insert(table)
     # for_executemany: no implicit RETURNING of the key, which only one-row inserts use.
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
     order = tuple(compiled.positiontup or columns)

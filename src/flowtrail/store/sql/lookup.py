@@ -13,7 +13,13 @@ from flowtrail.errors import NotFound
 from flowtrail.model import Level, Pathspec
 from flowtrail.store.sql.schema import flows, runs, steps, tasks
 
-__all__ = ["Keys", "flow_pk", "run_row"]
+__all__ = ["Keys", "find_flow_pk", "flow_pk", "run_row"]
+
+
+def find_flow_pk(conn: Connection, name: str) -> int | None:
+    """The key of flow ``name``, or ``None`` when there is no such flow."""
+    pk = conn.execute(sa.select(flows.c.pk).where(flows.c.name == name)).scalar_one_or_none()
+    return None if pk is None else int(pk)
 
 
 def flow_pk(conn: Connection, name: str) -> int:
@@ -22,7 +28,7 @@ def flow_pk(conn: Connection, name: str) -> int:
     Raises:
         NotFound: no such flow.
     """
-    pk = conn.execute(sa.select(flows.c.pk).where(flows.c.name == name)).scalar_one_or_none()
+    pk = find_flow_pk(conn, name)
     if pk is None:
         raise NotFound(f"flow {name!r} does not exist", details={"pathspec": name})
     return int(pk)

@@ -29,7 +29,7 @@ from flowtrail.model import (
 from flowtrail.model.tags import check_user_tag_count
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import insert_ignore
-from flowtrail.store.sql.lookup import flow_pk, run_row
+from flowtrail.store.sql.lookup import find_flow_pk, flow_pk, run_row
 from flowtrail.store.sql.paging import decode_cursor, encode_cursor, page_of
 from flowtrail.store.sql.schema import flows, run_tags, runs
 
@@ -262,9 +262,7 @@ def find_runs(
     after = decode_cursor("runs", page.cursor, (int,))
     flow_key = None
     if filter.flow_name is not None:
-        flow_key = conn.execute(
-            sa.select(flows.c.pk).where(flows.c.name == filter.flow_name)
-        ).scalar_one_or_none()
+        flow_key = find_flow_pk(conn, filter.flow_name)
         if flow_key is None:
             return [], None
     stmt = find_runs_stmt(filter, page.limit + 1, int(after[0]) if after else None, flow_key)
@@ -292,10 +290,11 @@ def running_runs(conn: Connection, flow_name: str | None) -> list[Row[Any]]:
     )
     stmt = stmt.where(runs.c.status == str(Status.RUNNING))
     if flow_name is not None:
-        stmt = stmt.where(
-            runs.c.flow_pk
-            == sa.select(flows.c.pk).where(flows.c.name == flow_name).scalar_subquery()
-        )
+        # The flow's key as a value, not a subquery: see find_runs_stmt.
+        key = find_flow_pk(conn, flow_name)
+        if key is None:
+            return []
+        stmt = stmt.where(runs.c.flow_pk == sa.literal(key, literal_execute=True))
     return list(conn.execute(stmt).all())
 
 
