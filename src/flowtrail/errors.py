@@ -13,14 +13,18 @@ The tree::
     ├── AlreadyExists (409, "already_exists")
     ├── InvalidArgument (400, "invalid_argument")       also a ValueError
     │   ├── InvalidPathspec (400, "invalid_pathspec")
-    │   └── InvalidTag (400, "invalid_tag")
+    │   ├── InvalidTag (400, "invalid_tag")
+    │   ├── InvalidFlow (400, "invalid_flow")
+    │   └── ArtifactError (400, "artifact_error")
     ├── InvalidTransition (409, "invalid_transition")
     ├── NamespaceMismatch (403, "namespace_mismatch")
     ├── Unauthorized (401, "unauthorized")
     ├── Forbidden (403, "forbidden")
     ├── StoreUnavailable (503, "store_unavailable")
     ├── SchemaMismatch (503, "schema_mismatch")
-    └── BlobCorrupted (500, "blob_corrupted")
+    ├── BlobCorrupted (500, "blob_corrupted")
+    ├── WorkerDied (500, "worker_died")
+    └── StepTimeout (500, "step_timeout")             also a TimeoutError
 """
 
 from __future__ import annotations
@@ -30,18 +34,22 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AlreadyExists",
+    "ArtifactError",
     "BlobCorrupted",
     "FlowtrailError",
     "Forbidden",
     "InvalidArgument",
+    "InvalidFlow",
     "InvalidPathspec",
     "InvalidTag",
     "InvalidTransition",
     "NamespaceMismatch",
     "NotFound",
     "SchemaMismatch",
+    "StepTimeout",
     "StoreUnavailable",
     "Unauthorized",
+    "WorkerDied",
     "error_for_code",
 ]
 
@@ -153,6 +161,35 @@ class BlobCorrupted(FlowtrailError):
     http_status = 500
 
 
+class InvalidFlow(InvalidArgument):
+    """A flow definition is wrong: a step or transition missing, a join without inputs, or a
+    parameter value that does not fit; the message names the step and its line."""
+
+    code = "invalid_flow"
+    http_status = 400
+
+
+class ArtifactError(InvalidArgument):
+    """An artifact cannot be stored or merged; the message names the artifact and the step."""
+
+    code = "artifact_error"
+    http_status = 400
+
+
+class WorkerDied(FlowtrailError):
+    """The worker process running an attempt died (killed, crashed, exited)."""
+
+    code = "worker_died"
+    http_status = 500
+
+
+class StepTimeout(FlowtrailError, TimeoutError):
+    """An attempt ran longer than its step's ``@timeout`` allows and was stopped."""
+
+    code = "step_timeout"
+    http_status = 500
+
+
 _BY_CODE: dict[str, type[FlowtrailError]] = {
     cls.code: cls
     for cls in (
@@ -169,6 +206,10 @@ _BY_CODE: dict[str, type[FlowtrailError]] = {
         StoreUnavailable,
         SchemaMismatch,
         BlobCorrupted,
+        InvalidFlow,
+        ArtifactError,
+        WorkerDied,
+        StepTimeout,
     )
 }
 
