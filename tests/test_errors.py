@@ -14,6 +14,7 @@ from flowtrail.errors import (
     Forbidden,
     InvalidArgument,
     InvalidPathspec,
+    InvalidQuery,
     InvalidTag,
     InvalidTransition,
     NamespaceMismatch,
@@ -31,6 +32,7 @@ STATUS = {
     InvalidArgument: 400,
     InvalidPathspec: 400,
     InvalidTag: 400,
+    InvalidQuery: 400,
     InvalidTransition: 409,
     NamespaceMismatch: 403,
     Unauthorized: 401,
@@ -113,6 +115,7 @@ def test_not_found_is_key_error_without_quotes() -> None:
         (InvalidArgument, (ValueError,)),
         (InvalidPathspec, (InvalidArgument, ValueError)),
         (InvalidTag, (InvalidArgument, ValueError)),
+        (InvalidQuery, (InvalidArgument, ValueError)),
         (NotFound, (KeyError, LookupError)),
     ],
 )

@@ -14,6 +14,7 @@ The tree::
     ├── InvalidArgument (400, "invalid_argument")       also a ValueError
     │   ├── InvalidPathspec (400, "invalid_pathspec")
     │   ├── InvalidTag (400, "invalid_tag")
+    │   ├── InvalidQuery (400, "invalid_query")
     │   ├── InvalidFlow (400, "invalid_flow")
     │   └── ArtifactError (400, "artifact_error")
     ├── InvalidTransition (409, "invalid_transition")
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidFlow",
     "InvalidPathspec",
+    "InvalidQuery",
     "InvalidTag",
     "InvalidTransition",
     "NamespaceMismatch",
@@ -109,6 +111,15 @@ class InvalidTag(InvalidArgument):
     """A tag breaks a tag rule: empty, too long, control characters, reserved, too many."""
 
     code = "invalid_tag"
+    http_status = 400
+
+
+class InvalidQuery(InvalidArgument):
+    """A run search that does not parse or does not fit its fields: a ``where`` text or an
+    ``order_by`` key. The message starts with the 1-based column (``at column 17: expected
+    a value after '>='``), which ``details["column"]`` holds too."""
+
+    code = "invalid_query"
     http_status = 400
 
 
@@ -199,6 +210,7 @@ _BY_CODE: dict[str, type[FlowtrailError]] = {
         InvalidArgument,
         InvalidPathspec,
         InvalidTag,
+        InvalidQuery,
         InvalidTransition,
         NamespaceMismatch,
         Unauthorized,
