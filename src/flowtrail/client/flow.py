@@ -1,0 +1,168 @@
+"""``Flow``: every run recorded under one flow name, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from flowtrail.client.base import ClientObject, Container, Context, paged
+from flowtrail.errors import InvalidArgument, InvalidPathspec, NotFound
+from flowtrail.model import FlowRecord, Level, RunFilter, Status
+
+if TYPE_CHECKING:
+    from flowtrail.client.run import Run
+
+__all__ = ["Flow", "find_runs", "run_filter"]
+
+
+def run_filter(
+    ctx: Context,
+    flow_name: str | None,
+    tags: Iterable[str] = (),
+    *,
+    statuses: Iterable[Status] = (),
+    where: str | None = None,
+    order_by: str | Sequence[str] | None = None,
+) -> RunFilter:
+    """The store filter for runs with all of ``tags`` in the context's namespace.
+
+    Raises:
+        InvalidTag: a tag is malformed.
+        InvalidArgument: ``where`` or ``order_by`` is given to a store without run search.
+    """
+    wanted = set(tags)
+    if ctx.namespace is not None:
+        wanted.add(ctx.namespace)
+    if where is not None or order_by is not None:
+        raise InvalidArgument(
+            "where= and order_by= need run search, which this flowtrail's store does not offer "
+            "yet; filter by tags instead",
+            details={"where": where, "order_by": order_by},
+        )
+    return RunFilter(flow_name, frozenset(wanted), frozenset(statuses))
+
+
+def find_runs(ctx: Context, filter: RunFilter, limit: int | None) -> Iterator[Run]:
+    """Yield the runs matching ``filter``, newest first (the store's order unless the filter
+    orders them), at most ``limit`` of them, one page read at a time."""
+    from flowtrail.client.run import Run
+
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise InvalidArgument(f"limit must be an int >= 0 or None, got {limit!r}")
+    first = 20 if limit is None else max(1, min(limit, 100))
+    records = paged(lambda page: ctx.store.find_runs(filter, page), first)
+    for record in records if limit is None else islice(records, limit):
+        yield Run._from_record(ctx, record)
+
+
+class Flow(ClientObject, Container["Run"]):
+    """A flow: all runs recorded under one name. A container of :class:`Run` objects,
+    newest first, limited to the current namespace.
+
+    Args:
+        pathspec: The flow name, ``'TrainFlow'``.
+
+    Raises:
+        NotFound: no flow of that name has been recorded.
+
+    Example:
+        ``Flow('TrainFlow').latest_run``, ``Flow('TrainFlow')['12']``,
+        ``'12' in Flow('TrainFlow')``, ``list(Flow('TrainFlow').runs('prod'))``.
+    """
+
+    _level = Level.FLOW
+
+    def _load(self, namespace_check: bool) -> None:
+        # A flow is a name: it exists in every namespace, only its runs are filtered.
+        self._record = self._store.get_flow(self._spec.flow)
+
+    @classmethod
+    def _from_record(cls, ctx: Context, record: FlowRecord) -> Flow:
+        flow = cls.__new__(cls)
+        flow._init(ctx, record.pathspec)
+        flow._record = record
+        return flow
+
+    @property
+    def created_at(self) -> datetime:
+        """When the flow was first recorded."""
+        return self._record.created_at
+
+    @property
+    def parent(self) -> None:
+        """A flow has no parent."""
+        return None
+
+    @property
+    def latest_run(self) -> Run | None:
+        """The newest run in the namespace (running, finished, successful or not), or
+        ``None``."""
+        return next(self._runs(limit=1), None)
+
+    @property
+    def latest_successful_run(self) -> Run | None:
+        """The newest successful run in the namespace, or ``None``."""
+        return next(self._runs(limit=1, statuses=(Status.SUCCEEDED,)), None)
+
+    def runs(
+        self,
+        *tags: str,
+        where: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Run]:
+        """The runs of this flow in the namespace that carry every tag given, newest first.
+
+        Args:
+            *tags: Tags the runs must all carry (user or system tags).
+            where: A search expression, passed to the store's run search.
+            order_by: Sort keys, passed to the store's run search (newest first without).
+            limit: At most this many runs; all of them when ``None``.
+
+        Returns:
+            An iterator that reads the runs one page at a time.
+        """
+        return self._runs(*tags, where=where, order_by=order_by, limit=limit)
+
+    def _runs(
+        self,
+        *tags: str,
+        statuses: Sequence[Status] = (),
+        where: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Run]:
+        filter = run_filter(
+            self._ctx, self._spec.flow, tags, statuses=statuses, where=where, order_by=order_by
+        )
+        return find_runs(self._ctx, filter, limit)
+
+    def _children(self) -> Iterator[Run]:
+        return self._runs()
+
+    def _child(self, name: str) -> Run:
+        from flowtrail.client.run import Run
+
+        record = self._store.get_run(self._spec.child(name))
+        run = Run._from_record(self._ctx, record)
+        self._ctx.check(run, record)
+        return run
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            record = self._store.get_run(self._spec.child(name))
+        except (NotFound, InvalidPathspec):
+            return False
+        return self._ctx.namespace is None or self._ctx.namespace in record.tags
+
+    def tags(self, prefix: str | None = None) -> dict[str, int]:
+        """Each distinct tag of this flow's runs, with the number of runs carrying it.
+
+        Args:
+            prefix: Only tags starting with this (``'team:'``).
+        """
+        raise InvalidArgument("tag counts need the store's find_tags, not available yet")

@@ -1,0 +1,196 @@
+"""The metadata provider the client reads through, and the one process-wide current provider.
+
+A :class:`Provider` is a :class:`~flowtrail.config.Settings` plus the metadata store and blob
+store it names, each opened on first use. The client keeps one *current* provider for the
+process: :func:`metadata` switches it, :func:`default_metadata` goes back to the configured
+default, :func:`get_metadata` describes it. Nothing happens at import time: the settings are
+resolved (environment, profile file, ``.flowtrail`` folder) by the first client call.
+
+Every client object keeps the provider it was created with, so a switch affects only objects
+created afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flowtrail.blobs import BlobStore, open_blob_store
+from flowtrail.config import Settings, resolve_settings
+from flowtrail.config.spec import url_scheme
+from flowtrail.errors import StoreUnavailable
+from flowtrail.store import SCHEMES, MetadataStore, open_store
+
+__all__ = ["Provider", "current_provider", "default_metadata", "get_metadata", "metadata"]
+
+
+class Provider:
+    """A metadata provider: where the client reads flows, runs, tasks and their blobs.
+
+    The stores are opened when first needed and kept open until :meth:`close`; a provider
+    that was closed opens them again when it is used again, so objects created before a
+    switch of the current provider keep working.
+
+    Args:
+        settings: Which metadata store and blob store to read.
+        store: An open metadata store to use instead of opening ``settings.metadata_url``.
+            The provider does not close a store it was given.
+        blobs: An open blob store to use instead of opening ``settings.blob_url``; not closed
+            by the provider either.
+
+    Example:
+        >>> from flowtrail.config import resolve_settings
+        >>> Provider(resolve_settings(metadata="sql@sqlite://", env={})).describe()
+        'sql@sqlite://'
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: MetadataStore | None = None,
+        blobs: BlobStore | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._blobs = blobs
+        self._owns_store = store is None
+        self._owns_blobs = blobs is None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(cls, spec: str) -> Provider:
+        """The provider of a metadata spec (``local@PATH``, a path, ``sql@URL``, a URL, ...),
+        with the other settings (the datastore) resolved from the environment and profile.
+
+        Raises:
+            InvalidArgument: the spec has none of the accepted forms.
+        """
+        return cls(resolve_settings(metadata=spec))
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this provider reads with."""
+        return self._settings
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies the stores: the metadata URL and the blob URL."""
+        return self._settings.metadata_url, self._settings.blob_url
+
+    def describe(self) -> str:
+        """``<type>@<location>``, passwords masked: ``local@/abs/.flowtrail``."""
+        return self._settings.describe_metadata()
+
+    @property
+    def store(self) -> MetadataStore:
+        """The metadata store, opened on first use.
+
+        Raises:
+            StoreUnavailable: the store cannot be opened (a service URL while this flowtrail
+                has no HTTP store, an unreachable database).
+        """
+        with self._lock:
+            if self._store is None:
+                self._store = self._open_store()
+            return self._store
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The blob store, opened on first use."""
+        with self._lock:
+            if self._blobs is None:
+                self._blobs = open_blob_store(self._settings.blob_url)
+            return self._blobs
+
+    def close(self) -> None:
+        """Close the stores this provider opened itself. Idempotent."""
+        with self._lock:
+            if self._owns_store and self._store is not None:
+                self._store.close()
+                self._store = None
+            if self._owns_blobs and self._blobs is not None:
+                self._blobs.close()
+                self._blobs = None
+
+    def _open_store(self) -> MetadataStore:
+        settings = self._settings
+        url = settings.metadata_url
+        if settings.metadata == "local":
+            settings.ensure_home()
+        elif url_scheme(url) not in SCHEMES:
+            raise StoreUnavailable(
+                f"cannot read the metadata provider {settings.describe_metadata()!r}: this "
+                f"flowtrail opens SQL databases and local folders "
+                f"({', '.join(s + '://' for s in SCHEMES)}) but has no store for "
+                f"{url_scheme(url)}:// URLs yet; choose another provider with "
+                f"metadata('local@PATH') or metadata('sql@URL')",
+                details={"metadata": settings.describe_metadata()},
+            )
+        return open_store(url)
+
+    def __repr__(self) -> str:
+        return f"Provider({self.describe()!r})"
+
+
+_lock = threading.Lock()
+_current: Provider | None = None
+
+
+def current_provider() -> Provider:
+    """The process-wide current provider; the configured default on the first call.
+
+    Raises:
+        InvalidArgument: the configuration (environment, profile file) is malformed.
+    """
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Provider(resolve_settings())
+        return _current
+
+
+def _switch(provider: Provider) -> str:
+    global _current
+    with _lock:
+        old, _current = _current, provider
+        if old is not None and old is not provider:
+            if old.key == provider.key:
+                # The same stores: keep the open ones, take the new settings' sources.
+                _current = old
+            else:
+                old.close()
+        return _current.describe()
+
+
+def metadata(ms: str) -> str:
+    """Switch the metadata provider for objects created from now on.
+
+    Args:
+        ms: A path (the ``.flowtrail`` folder to read: ``local@PATH``), ``local``,
+            ``local@PATH``, an ``http(s)://`` URL or ``service@URL`` (the flowtrail service),
+            ``sql@URL`` or a database URL (``sql@postgresql+psycopg://user@host/db``).
+
+    Returns:
+        The provider selected, as :func:`get_metadata` describes it.
+
+    Raises:
+        InvalidArgument: ``ms`` has none of the accepted forms.
+    """
+    return _switch(Provider.from_spec(ms))
+
+
+def get_metadata() -> str:
+    """Describe the current metadata provider: ``local@/path/.flowtrail``,
+    ``service@http://host:8080`` or ``sql@postgresql+psycopg://user:***@host/db``."""
+    return current_provider().describe()
+
+
+def default_metadata() -> str:
+    """Go back to the configured provider (arguments aside: environment variables such as
+    ``FLOWTRAIL_METADATA``, the profile file, the ``.flowtrail`` folder found from the working
+    directory), resolved again now.
+
+    Returns:
+        The provider selected, as :func:`get_metadata` describes it.
+    """
+    return _switch(Provider(resolve_settings()))

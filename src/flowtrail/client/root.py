@@ -1,0 +1,106 @@
+"""``Flowtrail``: the entry point to every flow of a metadata provider (Metaflow's
+``Metaflow()``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from flowtrail.client.base import UNSET, Container, Context, paged
+from flowtrail.client.flow import Flow, find_runs, run_filter
+from flowtrail.config import Settings
+from flowtrail.errors import InvalidArgument, InvalidPathspec, NotFound
+from flowtrail.model import FlowRecord, Level, PageRequest, Pathspec, RunFilter
+
+if TYPE_CHECKING:
+    from flowtrail.client.provider import Provider
+    from flowtrail.client.run import Run
+
+__all__ = ["Flowtrail"]
+
+
+class Flowtrail(Container[Flow]):
+    """Every flow known to the metadata provider that has a run in the current namespace.
+
+    Iterating over it (or :attr:`flows`) yields :class:`Flow` objects by name;
+    ``Flowtrail()['TrainFlow']`` is ``Flow('TrainFlow')``.
+
+    Args:
+        provider: Read through this provider (or these settings) instead of the current one.
+        _current_namespace: The namespace to use instead of the one in force.
+
+    Example:
+        ``[flow.id for flow in Flowtrail()]``, ``Flowtrail().runs('prod', limit=10)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: Provider | Settings | None = None,
+        _current_namespace: str | None = UNSET,
+    ) -> None:
+        self._ctx = Context.of(provider, _current_namespace)
+
+    @property
+    def provider(self) -> Provider:
+        """The metadata provider this object reads through."""
+        return self._ctx.provider
+
+    @property
+    def flows(self) -> list[Flow]:
+        """Every flow with at least one run in the current namespace, by name."""
+        return list(self)
+
+    def _visible(self, record: FlowRecord) -> bool:
+        if self._ctx.namespace is None:
+            return True
+        filter = RunFilter(record.name, frozenset({self._ctx.namespace}))
+        return bool(self._ctx.store.find_runs(filter, PageRequest(1)).items)
+
+    def _children(self) -> Iterator[Flow]:
+        for record in paged(self._ctx.store.find_flows):
+            if self._visible(record):
+                yield Flow._from_record(self._ctx, record)
+
+    def _child(self, name: str) -> Flow:
+        return Flow._from_record(
+            self._ctx, self._ctx.store.get_flow(Pathspec.parse(name, Level.FLOW).flow)
+        )
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            record = self._ctx.store.get_flow(Pathspec.parse(name, Level.FLOW).flow)
+        except (NotFound, InvalidPathspec):
+            return False
+        return self._visible(record)
+
+    def runs(
+        self,
+        *tags: str,
+        where: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Run]:
+        """The runs of every flow in the namespace that carry every tag given, newest first.
+
+        Args:
+            *tags: Tags the runs must all carry.
+            where: A search expression, passed to the store's run search.
+            order_by: Sort keys, passed to the store's run search.
+            limit: At most this many runs; all of them when ``None``.
+        """
+        filter = run_filter(self._ctx, None, tags, where=where, order_by=order_by)
+        return find_runs(self._ctx, filter, limit)
+
+    def tags(self, prefix: str | None = None) -> dict[str, int]:
+        """Each distinct tag of every run, with the number of runs carrying it.
+
+        Args:
+            prefix: Only tags starting with this (``'team:'``).
+        """
+        raise InvalidArgument("tag counts need the store's find_tags, not available yet")
+
+    def __repr__(self) -> str:
+        return f"Flowtrail({self._ctx.provider.describe()!r})"
