@@ -1,0 +1,108 @@
+"""``current``: what the running task knows about itself (flow, run, step, task, attempt)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowtrail.runtime.messages import RunContext
+
+__all__ = ["Current", "current"]
+
+
+@dataclass(slots=True)
+class TaskContext:
+    """The task a worker is running (set by the worker, read through ``current``)."""
+
+    run: RunContext
+    step_name: str
+    task_id: str
+    retry_count: int
+    metadata: list[tuple[str, Any, int]] = field(default_factory=list)
+
+
+class Current:
+    """The running task's identity; outside a running flow every attribute is ``None``.
+
+    Attributes are ``flow_name``, ``run_id``, ``step_name``, ``task_id``, ``pathspec``
+    (``Flow/run_id/step/task_id``), ``retry_count`` (0 for the first attempt),
+    ``origin_run_id`` (the run a resumed run comes from), ``username``, ``tags`` (the run's
+    tags) and ``is_running_flow``.
+    """
+
+    def __init__(self) -> None:
+        self._task: TaskContext | None = None
+
+    def _enter(self, task: TaskContext | None) -> None:
+        self._task = task
+
+    @property
+    def is_running_flow(self) -> bool:
+        """Whether code runs inside a step of a flow."""
+        return self._task is not None
+
+    @property
+    def flow_name(self) -> str | None:
+        """The flow's name."""
+        return self._task.run.flow_name if self._task else None
+
+    @property
+    def run_id(self) -> str | None:
+        """The run's id."""
+        return self._task.run.run_id if self._task else None
+
+    @property
+    def step_name(self) -> str | None:
+        """The running step."""
+        return self._task.step_name if self._task else None
+
+    @property
+    def task_id(self) -> str | None:
+        """The running task's id."""
+        return self._task.task_id if self._task else None
+
+    @property
+    def pathspec(self) -> str | None:
+        """``Flow/run_id/step/task_id`` of the running task."""
+        if self._task is None:
+            return None
+        run = self._task.run
+        return f"{run.flow_name}/{run.run_id}/{self._task.step_name}/{self._task.task_id}"
+
+    @property
+    def retry_count(self) -> int | None:
+        """The attempt number: 0 for the first attempt, 1 for the first retry."""
+        return self._task.retry_count if self._task else None
+
+    @property
+    def origin_run_id(self) -> str | None:
+        """For a resumed run, the run it resumes."""
+        return self._task.run.origin_run_id if self._task else None
+
+    @property
+    def username(self) -> str | None:
+        """Who started the run."""
+        return self._task.run.username if self._task else None
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """The run's tags (user and system) when it started."""
+        return frozenset(self._task.run.tags) if self._task else frozenset()
+
+    def set_metadata(self, key: str, value: Any) -> None:
+        """Record a user metadata entry on the running task and attempt.
+
+        Raises:
+            RuntimeError: outside a running step.
+        """
+        if self._task is None:
+            raise RuntimeError("current.set_metadata(...) works only inside a running step")
+        now = int(_dt.datetime.now(_dt.UTC).timestamp() * 1000)
+        self._task.metadata.append((str(key), value, now))
+
+    def __repr__(self) -> str:
+        return f"<current {self.pathspec or 'outside a flow'}>"
+
+
+current = Current()

@@ -1,0 +1,221 @@
+"""Executors run attempts. The local one keeps warm worker processes, so a task costs a pipe
+round trip, not a Python start-up; a worker that dies is reported as its attempt's failure,
+and the next attempt gets a fresh worker."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from flowtrail.errors import InvalidArgument
+from flowtrail.runtime.graph import FlowGraph
+from flowtrail.runtime.messages import LogChunk, RunContext, TaskOrder, TaskResult
+
+__all__ = ["AttemptLost", "Event", "Executor", "LocalExecutor"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptLost:
+    """The worker running an attempt died before it reported; ``reason`` says how."""
+
+    key: tuple[str, int]
+    reason: str
+
+
+Event = LogChunk | TaskResult | AttemptLost
+
+
+class Executor(abc.ABC):
+    """Runs attempts somewhere and reports what happens to them.
+
+    The scheduler calls :meth:`start` once, then :meth:`submit` while :attr:`free` is
+    positive, :meth:`poll` in its loop, :meth:`stop` for an attempt it gives up on (a timeout,
+    a cancelled run), and :meth:`shutdown` at the end. Events of one attempt arrive in order:
+    log chunks, then exactly one :class:`TaskResult` or :class:`AttemptLost` — except after
+    :meth:`stop`, after which nothing more is reported for that attempt.
+    """
+
+    #: The name recorded in the ``runtime:`` system tag and the ``runtime`` metadata.
+    name: str = "executor"
+
+    @abc.abstractmethod
+    def start(self, flow_cls: type, graph: FlowGraph, run: RunContext) -> None:
+        """Get ready to run attempts of one run."""
+
+    @property
+    @abc.abstractmethod
+    def free(self) -> int:
+        """How many more attempts :meth:`submit` accepts now."""
+
+    @abc.abstractmethod
+    def submit(self, order: TaskOrder) -> int | None:
+        """Start an attempt; returns the pid of the process running it, if there is one."""
+
+    @abc.abstractmethod
+    def poll(self, timeout: float) -> list[Event]:
+        """Wait up to ``timeout`` seconds for events and return those that arrived."""
+
+    @abc.abstractmethod
+    def stop(self, key: tuple[str, int]) -> None:
+        """Stop a running attempt at once; nothing more is reported for it."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Stop every worker and release what the executor holds."""
+
+
+class _Worker:
+    __slots__ = ("conn", "key", "process")
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.key: tuple[str, int] | None = None
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "its worker stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"its worker process was killed by {name}"
+    return f"its worker process exited with code {code}"
+
+
+def _entry(conn: Connection, flow_cls: type, graph: FlowGraph, run: RunContext) -> None:
+    from flowtrail.runtime.worker import exit_now, run_worker
+
+    try:
+        run_worker(conn, flow_cls, graph, run)
+    finally:
+        exit_now(0)
+
+
+class LocalExecutor(Executor):
+    """A pool of warm worker processes on this machine (forked from the scheduler).
+
+    Args:
+        max_workers: The pool's size; by default the number of cores.
+    """
+
+    name = "local"
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        size = max_workers if max_workers is not None else (os.cpu_count() or 1)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1024:
+            raise InvalidArgument(f"max_workers must be an int from 1 to 1024, got {size!r}")
+        self.max_workers = size
+        self._workers: list[_Worker] = []
+        self._ctx: Any = None
+        self._args: tuple[Any, ...] = ()
+
+    def start(self, flow_cls: type, graph: FlowGraph, run: RunContext) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        # fork keeps the flow class (even one defined in __main__ or a notebook) without
+        # pickling it, and costs milliseconds.
+        self._ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._args = (flow_cls, graph, run)
+
+    @property
+    def free(self) -> int:
+        busy = sum(1 for w in self._workers if w.key is not None)
+        return self.max_workers - busy
+
+    def _spawn(self) -> _Worker:
+        assert self._ctx is not None, "start() first"
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(
+            target=_entry, args=(child, *self._args), name="flowtrail-worker", daemon=True
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._workers.append(worker)
+        return worker
+
+    def submit(self, order: TaskOrder) -> int | None:
+        idle = next((w for w in self._workers if w.key is None), None)
+        if idle is None:
+            if len(self._workers) >= self.max_workers:
+                raise InvalidArgument("submit() with no free worker: check free first")
+            idle = self._spawn()
+        idle.key = order.key
+        # A dead worker cannot take the order: poll() then reports the attempt lost.
+        with contextlib.suppress(OSError, ValueError):
+            idle.conn.send(order)
+        return idle.process.pid
+
+    def poll(self, timeout: float) -> list[Event]:
+        if not self._workers:
+            return []
+        by_handle: dict[Any, _Worker] = {}
+        for worker in self._workers:
+            by_handle[worker.conn] = worker
+            by_handle[worker.process.sentinel] = worker
+        events: list[Event] = []
+        dead: list[_Worker] = []
+        for handle in wait(list(by_handle), timeout):
+            worker = by_handle[handle]
+            if worker in dead:
+                continue
+            if handle is worker.conn:
+                if not self._drain(worker, events):
+                    dead.append(worker)
+            elif not worker.process.is_alive():
+                dead.append(worker)
+        for worker in dead:
+            self._drain(worker, events)
+            worker.process.join(timeout=1)
+            if worker.key is not None:
+                events.append(AttemptLost(worker.key, _describe_exit(worker.process.exitcode)))
+            self._forget(worker)
+        return events
+
+    def _drain(self, worker: _Worker, events: list[Event]) -> bool:
+        """Read every message waiting; False when the pipe is closed (the worker is gone)."""
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                if isinstance(message, TaskResult):
+                    worker.key = None
+                events.append(message)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def stop(self, key: tuple[str, int]) -> None:
+        for worker in self._workers:
+            if worker.key == key:
+                worker.process.kill()
+                worker.process.join(timeout=5)
+                self._forget(worker)
+                return
+
+    def _forget(self, worker: _Worker) -> None:
+        worker.conn.close()
+        if worker in self._workers:
+            self._workers.remove(worker)
+
+    def shutdown(self) -> None:
+        for worker in list(self._workers):
+            if worker.key is None:
+                with contextlib.suppress(OSError, ValueError):
+                    worker.conn.send(None)
+            else:
+                worker.process.kill()
+        for worker in list(self._workers):
+            worker.process.join(timeout=2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=2)
+            self._forget(worker)

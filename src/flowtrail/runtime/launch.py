@@ -1,0 +1,265 @@
+"""Starting a run: check its input, record it, and hand it to a scheduler.
+
+Everything a user can get wrong (parameters, tags, a duplicate run id, a resume that has
+nothing to resume) is checked before the run is recorded, so a bad command records nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import getpass
+import inspect
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flowtrail.blobs import BlobStore, open_blob_store, serialize
+from flowtrail.config import Settings
+from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidFlow, NotFound
+from flowtrail.model import (
+    NewRun,
+    PageRequest,
+    Pathspec,
+    RunFilter,
+    TriggerEvent,
+    validate_user_tags,
+)
+from flowtrail.runtime.codepkg import build_code_package
+from flowtrail.runtime.executor import Executor, LocalExecutor
+from flowtrail.runtime.graph import FlowGraph
+from flowtrail.runtime.messages import ArtifactRef, RunContext
+from flowtrail.runtime.parameters import Parameter
+from flowtrail.runtime.progress import Progress
+from flowtrail.runtime.resume import Origin
+from flowtrail.runtime.scheduler import RunOutcome, Scheduler
+from flowtrail.store import MetadataStore, open_store
+
+__all__ = ["RunRequest", "flow_graph", "launch", "resolve_parameters"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What to run.
+
+    Attributes:
+        parameters: Parameter values by name (strings are parsed to the parameter's type).
+        tags: User tags.
+        max_workers: The worker pool's size (default: the number of cores).
+        run_id: A run id of the user's choice.
+        trigger: The events that started the run.
+        heartbeat_timeout: Silence after which readers record the run ``lost``.
+        resume: For a resume, the origin run id (``""`` for the latest run of the flow).
+        resume_step: For a resume, the step to run again from.
+    """
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    tags: Sequence[str] = ()
+    max_workers: int | None = None
+    run_id: str | None = None
+    trigger: tuple[TriggerEvent, ...] = ()
+    heartbeat_timeout: timedelta = timedelta(minutes=2)
+    resume: str | None = None
+    resume_step: str | None = None
+
+
+def flow_graph(flow_cls: type) -> FlowGraph:
+    """The flow's checked graph (cached on the class)."""
+    cached = flow_cls.__dict__.get("_flowtrail_graph")
+    if isinstance(cached, FlowGraph):
+        return cached
+    graph = FlowGraph(flow_cls, flow_cls._steps())  # type: ignore[attr-defined]
+    flow_cls._flowtrail_graph = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def resolve_parameters(flow_cls: type, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter's value: the given one (converted) or its default.
+
+    Raises:
+        InvalidFlow: an unknown parameter, a value of the wrong type, a required one missing.
+    """
+    declared: dict[str, Parameter] = flow_cls._parameters()  # type: ignore[attr-defined]
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        known = ", ".join(f"--{n}" for n in sorted(declared)) or "none"
+        raise InvalidFlow(
+            f"unknown parameter {', '.join('--' + u for u in unknown)}; the flow's parameters "
+            f"are: {known}",
+            details={"unknown": unknown},
+        )
+    values: dict[str, Any] = {}
+    for name, param in declared.items():
+        if name in given and given[name] is not None:
+            values[name] = param.convert(given[name])
+        elif param.has_default:
+            values[name] = param.default
+        elif param.required:
+            raise InvalidFlow(f"missing required parameter --{name}", details={"parameter": name})
+    return values
+
+
+def launch(
+    flow_cls: type,
+    settings: Settings,
+    request: RunRequest,
+    progress: Progress,
+    *,
+    executor: Executor | None = None,
+) -> RunOutcome:
+    """Check, record and run a flow; returns how the run ended.
+
+    Raises:
+        InvalidFlow: the flow or a parameter is wrong (nothing recorded).
+        InvalidTag: a tag is invalid or reserved (nothing recorded).
+        AlreadyExists: the run id is taken (nothing recorded).
+    """
+    graph = flow_graph(flow_cls)
+    name = flow_cls.__name__
+    user_tags = validate_user_tags(request.tags)
+    executor = executor or LocalExecutor(request.max_workers)
+    if settings.metadata == "local":
+        settings.ensure_home()
+    store = open_store(settings.metadata_url)
+    try:
+        blobs = open_blob_store(settings.blob_url)
+        try:
+            return _launch(
+                flow_cls,
+                graph,
+                name,
+                user_tags,
+                settings,
+                store,
+                blobs,
+                request,
+                progress,
+                executor,
+            )
+        finally:
+            blobs.close()
+    finally:
+        store.close()
+
+
+def _launch(
+    flow_cls: type,
+    graph: FlowGraph,
+    name: str,
+    user_tags: frozenset[str],
+    settings: Settings,
+    store: MetadataStore,
+    blobs: BlobStore,
+    request: RunRequest,
+    progress: Progress,
+    executor: Executor,
+) -> RunOutcome:
+    origin: Origin | None = None
+    if request.resume is not None:
+        origin_record = _origin_run(store, name, request.resume)
+        origin = Origin(store, origin_record, graph, request.resume_step)
+        given = {**origin_record.parameters, **request.parameters}
+    else:
+        given = dict(request.parameters)
+    parameters = resolve_parameters(flow_cls, given)
+    if request.run_id is not None:
+        try:
+            store.get_run(Pathspec(name, request.run_id))
+        except NotFound:
+            pass
+        else:
+            raise AlreadyExists(
+                f"run {name}/{request.run_id} exists already; choose another --run-id",
+                details={"run": f"{name}/{request.run_id}"},
+            )
+    user = _username()
+    system_tags = {
+        f"user:{user}",
+        f"runtime:{executor.name}",
+        f"python_version:{platform.python_version()}",
+        f"flowtrail_version:{_version()}",
+        f"date:{_dt.datetime.now(_dt.UTC).date().isoformat()}",
+    }
+    if origin is not None:
+        system_tags |= {f"origin-run:{origin.run_id}", f"resume-step:{origin.step}"}
+    system_tags |= {f"trigger:{event.name}" for event in request.trigger}
+    new_run = NewRun(
+        flow_name=name,
+        run_id=request.run_id,
+        user=user,
+        parameters=parameters,
+        tags=user_tags,
+        system_tags=frozenset(system_tags),
+        origin_run_id=origin.run_id if origin is not None else None,
+        trigger=request.trigger,
+        heartbeat_timeout=request.heartbeat_timeout,
+    )
+    flow_file = _flow_file(flow_cls)
+    code = build_code_package(flow_file, blobs) if flow_file is not None else None
+    parameter_view = {}
+    for key, value in parameters.items():
+        packed = serialize(value)
+        ref = blobs.put(packed.data)
+        parameter_view[key] = ArtifactRef(
+            ref.sha, len(packed.data), packed.python_type, packed.encoding.value, packed.scalar
+        )
+    record = store.create_run(replace(new_run, code_package=code))
+    run_id = record.pathspec.run_id or ""
+    context = RunContext(
+        flow_name=name,
+        run_id=run_id,
+        username=user,
+        tags=tuple(sorted(record.user_tags | record.system_tags)),
+        parameters=parameters,
+        origin_run_id=new_run.origin_run_id,
+        blob_url=settings.blob_url,
+    )
+    heartbeat_every = max(min(request.heartbeat_timeout.total_seconds() / 4, 10.0), 0.05)
+    scheduler = Scheduler(
+        store,
+        blobs,
+        executor,
+        graph,
+        flow_cls,
+        context,
+        progress,
+        origin=origin,
+        parameter_view=parameter_view,
+        heartbeat_every=heartbeat_every,
+    )
+    return scheduler.execute()
+
+
+def _origin_run(store: MetadataStore, flow: str, run_id: str) -> Any:
+    if run_id:
+        return store.get_run(Pathspec(flow, run_id))
+    user = _username()
+    page = store.find_runs(RunFilter(flow, tags=frozenset({f"user:{user}"})), PageRequest(1))
+    if not page.items:
+        raise InvalidArgument(f"flow {flow!r} has no run of user {user!r} to resume")
+    return page.items[0]
+
+
+def _flow_file(flow_cls: type) -> Path | None:
+    try:
+        path = inspect.getsourcefile(flow_cls)
+    except TypeError:
+        return None
+    if path is None or not Path(path).is_file():
+        return None
+    return Path(path)
+
+
+def _username() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _version() -> str:
+    from flowtrail import __version__
+
+    return __version__

@@ -1,0 +1,97 @@
+"""What the scheduler and its workers tell each other (pickled over a pipe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowtrail.model import ExceptionInfo
+
+__all__ = ["ArtifactRef", "LogChunk", "RunContext", "TaskOrder", "TaskResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRef:
+    """An artifact already in the blob store: where it is and how to read it."""
+
+    sha: str
+    size: int
+    python_type: str
+    encoding: str
+    value: int | float | bool | str | None = None
+
+
+View = dict[str, ArtifactRef]
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What every task of a run knows about the run."""
+
+    flow_name: str
+    run_id: str
+    username: str
+    tags: tuple[str, ...]
+    parameters: dict[str, Any]
+    origin_run_id: str | None
+    blob_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOrder:
+    """One attempt for a worker to run.
+
+    Attributes:
+        key: The scheduler's handle of the attempt (task pathspec and attempt number).
+        step: The step to run.
+        task_id: The task's id.
+        attempt: The attempt number (from 0).
+        view: The artifacts the task starts with.
+        inputs: For a join: per input, its step and its artifacts.
+        foreach: For a foreach task: the artifact iterated over and the task's index.
+        index: The foreach index (``self.index``), if any.
+    """
+
+    key: tuple[str, int]
+    step: str
+    task_id: str
+    attempt: int
+    view: View
+    inputs: tuple[tuple[str, View], ...] | None = None
+    foreach: tuple[ArtifactRef, int] | None = None
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """Log lines of a running attempt: ``(stream, text, epoch_ms)`` each."""
+
+    key: tuple[str, int]
+    lines: tuple[tuple[str, str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """How an attempt ended.
+
+    Attributes:
+        key: The attempt's handle.
+        ok: Whether the step returned and its artifacts were stored.
+        view: Every artifact the task ends with (inherited ones by reference).
+        splits: For a foreach, how many items it fans out to.
+        exception: What went wrong, when not ``ok``.
+        exception_blob: The exception pickled (for ``@catch``), when it could be.
+        metadata: User metadata set in the step: ``(name, value, epoch_ms)`` each.
+        started_ms: When the step began to run in the worker.
+        finished_ms: When the attempt ended.
+    """
+
+    key: tuple[str, int]
+    ok: bool
+    view: View = field(default_factory=dict)
+    splits: int | None = None
+    exception: ExceptionInfo | None = None
+    exception_blob: bytes | None = None
+    metadata: tuple[tuple[str, Any, int], ...] = ()
+    started_ms: int = 0
+    finished_ms: int = 0

@@ -1,0 +1,52 @@
+"""Steps that fail in every way the runtime must record: killed, timed out, raising, caught."""
+
+import os
+import signal
+import time
+
+from flowtrail import FlowSpec, Parameter, catch, current, retry, step, timeout
+
+
+class FaultyFlow(FlowSpec):
+    mode = Parameter("mode", default="ok", help="which fault to show")
+
+    @step
+    def start(self):
+        self.next(self.work)
+
+    @retry(times=1, minutes_between_retries=0)
+    @step
+    def work(self):
+        print("attempt", current.retry_count)
+        if self.mode == "kill" and current.retry_count == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.mode == "exit" and current.retry_count == 0:
+            os._exit(3)
+        if self.mode == "raise":
+            raise ValueError(f"bad value on attempt {current.retry_count}")
+        if self.mode == "lambda":
+            self.fn = lambda x: x
+        self.done = True
+        self.next(self.slow)
+
+    @timeout(seconds=1)
+    @step
+    def slow(self):
+        if self.mode == "timeout":
+            time.sleep(60)
+        self.next(self.risky)
+
+    @catch(var="problem")
+    @step
+    def risky(self):
+        if self.mode == "catch":
+            raise KeyError("missing thing")
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print("caught", repr(getattr(self, "problem", None)))
+
+
+if __name__ == "__main__":
+    FaultyFlow()
