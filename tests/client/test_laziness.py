@@ -1,0 +1,191 @@
+"""The client asks the store for what it needs and no more: one indexed query per property,
+pages read as iteration reaches them, immutable things cached and changing things re-read.
+
+The store is a real :class:`SqlStore` on SQLite that counts the calls it answers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowtrail.blobs import open_blob_store
+from flowtrail.client import Flow, Flowtrail, Provider, Run, Task
+from flowtrail.config import resolve_settings
+from flowtrail.model import (
+    NewRun,
+    NewStep,
+    NewTask,
+    Page,
+    PageRequest,
+    Pathspec,
+    RunFilter,
+    RunRecord,
+    Status,
+)
+from flowtrail.store import SqlStore, open_store
+from flowtrail.store.sql import create_engine
+from tests.client.history import T0, record_train_flow
+
+RUNS = 250
+
+
+class CountingStore(SqlStore):
+    """A SqlStore that counts its read calls and remembers the page sizes asked for."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(create_engine(url))
+        self.calls: Counter[str] = Counter()
+        self.limits: list[int] = []
+
+    def _count(self, name: str, page: PageRequest | None = None) -> None:
+        self.calls[name] += 1
+        if page is not None:
+            self.limits.append(page.limit)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.limits.clear()
+
+    def find_runs(
+        self, filter: RunFilter | None = None, page: PageRequest | None = None
+    ) -> Page[RunRecord]:
+        self._count("find_runs", page)
+        return super().find_runs(filter, page)
+
+    def get_run(self, run: Pathspec) -> RunRecord:
+        self._count("get_run")
+        return super().get_run(run)
+
+    def find_flows(self, page: PageRequest | None = None) -> Page[Any]:
+        self._count("find_flows", page)
+        return super().find_flows(page)
+
+    def get_task(self, task: Pathspec) -> Any:
+        self._count("get_task")
+        return super().get_task(task)
+
+    def find_artifacts(
+        self, task: Pathspec, page: PageRequest | None = None, *, attempt: int | None = None
+    ) -> Page[Any]:
+        self._count("find_artifacts", page)
+        return super().find_artifacts(task, page, attempt=attempt)
+
+
+@pytest.fixture
+def counting(tmp_path: Path) -> Iterator[tuple[CountingStore, Provider]]:
+    """A counting store holding 250 runs of ``Big`` (every 10th tagged prod) and one
+    recorded TrainFlow run, and a provider reading through it."""
+    url = f"sqlite:///{tmp_path / 'flowtrail.db'}"
+    open_store(url).close()  # creates the schema
+    store = CountingStore(url)
+    blobs = open_blob_store(tmp_path / "blobs")
+    for i in range(RUNS):
+        tags = frozenset({"prod"}) if i % 10 == 0 else frozenset()
+        store.create_run(NewRun("Big", tags=tags, system_tags=frozenset({"user:alice"})))
+    record_train_flow(store, blobs, created_at=T0)
+    settings = resolve_settings(metadata=url, datastore_root=str(tmp_path / "blobs"), env={})
+    provider = Provider(settings, store=store, blobs=blobs)
+    store.reset()
+    yield store, provider
+    store.close()
+    blobs.close()
+
+
+def alice(provider: Provider) -> dict[str, Any]:
+    return {"provider": provider, "_current_namespace": "user:alice"}
+
+
+def test_the_first_runs_take_one_small_page(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    flow = Flow("Big", **alice(provider))
+    store.reset()
+    assert [r.id for r in islice(flow, 10)] == [str(i) for i in range(250, 240, -1)]
+    assert store.calls == {"find_runs": 1}
+    assert store.limits == [20]
+
+
+def test_latest_run_is_one_query_of_one_run(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    flow = Flow("Big", **alice(provider))
+    store.reset()
+    assert flow.latest_run is not None
+    assert flow.latest_run.id == "250"
+    assert store.calls == {"find_runs": 2}
+    assert store.limits == [1, 1]
+
+
+def test_membership_is_one_lookup(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    flow = Flow("Big", **alice(provider))
+    store.reset()
+    assert "12" in flow
+    assert "999" not in flow
+    assert store.calls == {"get_run": 2}
+
+
+def test_runs_by_tag_are_filtered_by_the_store(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    flow = Flow("Big", **alice(provider))
+    store.reset()
+    first = next(flow.runs("prod"))
+    assert first.id == "241"
+    assert store.calls == {"find_runs": 1}
+    assert [r.id for r in flow.runs("prod", limit=3)] == ["241", "231", "221"]
+    assert store.limits[-1] == 3
+
+
+def test_full_iteration_pages_through(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    runs = list(Flow("Big", **alice(provider)))
+    assert len(runs) == RUNS
+    assert len({r.id for r in runs}) == RUNS
+    assert store.limits == [20, 100, 100, 100]  # 20 + 100 + 100 + 30
+    assert store.calls["get_run"] == 0  # the runs came with their records
+
+
+def test_flows_take_one_query_each(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    assert [f.id for f in Flowtrail(**alice(provider))] == ["Big", "TrainFlow"]
+    assert store.calls == {"find_flows": 1, "find_runs": 2}
+
+
+def test_a_finished_tasks_artifacts_are_read_once(
+    counting: tuple[CountingStore, Provider],
+) -> None:
+    store, provider = counting
+    task = Task("TrainFlow/1/end/6", **alice(provider))
+    store.reset()
+    assert task.data.accuracy == 0.97
+    assert task.data.summary == "best 0.1"
+    assert next(iter(task.artifacts)).id == "accuracy"
+    assert store.calls["find_artifacts"] == 1
+
+
+def test_an_unfinished_run_is_read_again(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    run = Run("Big/250", **alice(provider))
+    spec = Pathspec("Big", "250")
+    step = spec.child("start")
+    store.create_step(NewStep(step))
+    store.create_task(NewTask(step.child("1")))
+    task = Task("Big/250/start/1", **alice(provider))
+    assert run.status is Status.RUNNING
+    assert not task.finished
+    assert list(task) == []
+    store.set_task_status(step.child("1"), Status.SUCCEEDED)
+    store.set_run_status(spec, Status.SUCCEEDED)
+    assert task.successful
+    assert run.successful
+    assert run.finished_at is not None
+    store.reset()
+    assert run.successful
+    assert run.finished_at is not None
+    assert run.created_at is not None
+    assert store.calls == {}  # settled: nothing to read again
+    assert run.tags  # but tags are read at every access
+    assert store.calls == {"get_run": 1}
