@@ -23,6 +23,8 @@ PUBLIC_PACKAGES = [
     "flowtrail.store.sql",
     "flowtrail.blobs",
     "flowtrail.config",
+    "flowtrail.client",
+    "flowtrail.compat.metaflow",
 ]
 
 

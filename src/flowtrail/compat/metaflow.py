@@ -9,18 +9,16 @@ for Metaflow's client reads flowtrail's history. ``Metaflow`` is :class:`Flowtra
 
 from __future__ import annotations
 
+from flowtrail import client as _client
+from flowtrail import errors as _errors
+from flowtrail import model as _model
 from flowtrail.client import (
-    Artifacts,
-    Code,
-    Data,
     DataArtifact,
     Flow,
-    Flowtrail,
     Metadata,
     Run,
     Step,
     Task,
-    Trigger,
     default_metadata,
     default_namespace,
     get_metadata,
@@ -28,8 +26,6 @@ from flowtrail.client import (
     metadata,
     namespace,
 )
-from flowtrail.errors import FlowtrailError, InvalidPathspec, NamespaceMismatch, NotFound
-from flowtrail.model import TriggerEvent
 
 __all__ = [
     "DataArtifact",
@@ -57,22 +53,22 @@ __all__ = [
 ]
 
 #: ``Metaflow()``: every flow in the current namespace.
-Metaflow = Flowtrail
+Metaflow = _client.Flowtrail
 #: ``Task.data``: artifact values by name.
-MetaflowData = Data
+MetaflowData = _client.Data
 #: ``Task.artifacts``: ``DataArtifact`` objects by name.
-MetaflowArtifacts = Artifacts
+MetaflowArtifacts = _client.Artifacts
 #: ``Run.code``: the code package.
-MetaflowCode = Code
+MetaflowCode = _client.Code
 #: ``Run.trigger``: the events that started a run.
-MetaflowTrigger = Trigger
+MetaflowTrigger = _client.Trigger
 #: One triggering event: ``name``, ``id``, ``timestamp``, ``type``.
-MetaflowEvent = TriggerEvent
+MetaflowEvent = _model.TriggerEvent
 #: The root of every error (Metaflow's ``metaflow.exception.MetaflowException``).
-MetaflowException = FlowtrailError
+MetaflowException = _errors.FlowtrailError
 #: An object that does not exist; also a ``KeyError``.
-MetaflowNotFound = NotFound
+MetaflowNotFound = _errors.NotFound
 #: An object outside the current namespace.
-MetaflowNamespaceMismatch = NamespaceMismatch
+MetaflowNamespaceMismatch = _errors.NamespaceMismatch
 #: A malformed pathspec.
-MetaflowInvalidPathspec = InvalidPathspec
+MetaflowInvalidPathspec = _errors.InvalidPathspec
