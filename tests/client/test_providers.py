@@ -16,6 +16,7 @@ from flowtrail.client import (
     Flowtrail,
     Provider,
     Run,
+    Task,
     default_metadata,
     get_metadata,
     metadata,
@@ -171,3 +172,19 @@ def test_provider_from_spec(tmp_path: Path) -> None:
     assert provider.describe() == f"local@{tmp_path}"
     assert repr(provider) == f"Provider('local@{tmp_path}')"
     assert provider.settings == resolve_settings(metadata=f"local@{tmp_path}")
+
+
+def test_bound_objects_ignore_the_current_provider_and_namespace(
+    history: History, tmp_path: Path
+) -> None:
+    settings = history.provider.settings
+    metadata(str(tmp_path / "elsewhere"))
+    namespace("nobody")
+    run = Run.bound("TrainFlow/3", settings)  # bob's run
+    assert run.user == "bob"
+    assert [s.id for s in run] == ["end", "join", "train", "start"]
+    assert run["end"].task.data.accuracy == 0.97  # type: ignore[union-attr]
+    assert run.parent.latest_run == Run.bound("TrainFlow/5", settings)
+    assert Task.bound("TrainFlow/3/end/6", Provider(settings)).successful
+    with pytest.raises(NotFound):
+        Run.bound("TrainFlow/99", settings)

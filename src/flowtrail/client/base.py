@@ -8,7 +8,7 @@ import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from flowtrail.blobs import BlobStore
 from flowtrail.client.namespace import get_namespace
@@ -141,6 +141,23 @@ class ClientObject(abc.ABC):
         self._spec = parse_pathspec(pathspec, self._level)
         self._ctx = Context.of(provider, _current_namespace)
         self._load(_namespace_check)
+
+    @classmethod
+    def bound(cls, pathspec: str | Pathspec, provider: Provider | Settings) -> Self:
+        """The object read through explicit settings or provider, in every namespace.
+
+        For code that records a run and hands it back (``run_flow``): the object does not
+        depend on the current provider or namespace, and neither do the objects reached
+        from it.
+
+        Args:
+            pathspec: The object's pathspec.
+            provider: A :class:`Provider` (possibly sharing open stores), or settings.
+
+        Raises:
+            NotFound: the object does not exist.
+        """
+        return cls(pathspec, provider=provider, _namespace_check=False, _current_namespace=None)
 
     @abc.abstractmethod
     def _load(self, namespace_check: bool) -> None:
