@@ -48,33 +48,45 @@ def test_branchy_run_records_every_task_artifact_log_and_metadata(project: Proje
 
     # Artifacts: a foreach task sees its input; a join sees what it merged; end sees all.
     first = project.artifacts(trains[0].pathspec)
-    assert first["score"] == 0.5 and first["position"] == 0 and first["alpha"] == 0.5
+    assert first["score"] == 0.5
+    assert first["position"] == 0
+    assert first["alpha"] == 0.5
     end = by_step["end"][0]
     data = project.artifacts(end.pathspec)
-    assert data["best"] == 1.5 and data["positions"] == [0, 1, 2] and data["total"] == 3
-    assert data["items"] == [1, 2, 3] and "score" not in data
+    assert data["best"] == 1.5
+    assert data["positions"] == [0, 1, 2]
+    assert data["total"] == 3
+    assert data["items"] == [1, 2, 3]
+    assert "score" not in data
     context = data["context"]
     assert context["pathspec"] == str(end.pathspec)
-    assert context["flow_name"] == "BranchyFlow" and context["step_name"] == "end"
-    assert context["run_id"] == run.pathspec.run_id and context["retry_count"] == 0
-    assert context["is_running_flow"] is True and context["origin_run_id"] is None
-    assert "exp" in context["tags"] and context["username"] == run.user
+    assert context["flow_name"] == "BranchyFlow"
+    assert context["step_name"] == "end"
+    assert context["run_id"] == run.pathspec.run_id
+    assert context["retry_count"] == 0
+    assert context["is_running_flow"] is True
+    assert context["origin_run_id"] is None
+    assert "exp" in context["tags"]
+    assert context["username"] == run.user
 
     # Artifact rows are indexed with sha, size, type and encoding; scalars are searchable.
-    rows = {
-        a.pathspec.artifact: a for a in project.store.find_artifacts(trains[1].pathspec)
-    }
-    assert rows["score"].value == 1.0 and rows["score"].python_type == "builtins.float"
-    assert rows["items"].value is None and rows["items"].size > 0
+    rows = {a.pathspec.artifact: a for a in project.store.find_artifacts(trains[1].pathspec)}
+    assert rows["score"].value == 1.0
+    assert rows["score"].python_type == "builtins.float"
+    assert rows["items"].value is None
+    assert rows["items"].size > 0
     # Content addressing: the same list is the same blob in every task.
-    start_rows = {a.pathspec.artifact: a for a in project.store.find_artifacts(
-        by_step["start"][0].pathspec)}
+    start_rows = {
+        a.pathspec.artifact: a for a in project.store.find_artifacts(by_step["start"][0].pathspec)
+    }
     assert start_rows["items"].sha == rows["items"].sha
 
     # Logs, with times.
     assert project.log(trains[2].pathspec) == ["trained 3"]
     start_log = project.store.read_log_lines(
-        by_step["start"][0].pathspec, attempt=0, stream="stdout"  # type: ignore[arg-type]
+        by_step["start"][0].pathspec,
+        attempt=0,
+        stream="stdout",  # type: ignore[arg-type]
     )
     assert start_log[0].text == f"starting {by_step['start'][0].pathspec}"
     assert start_log[0].created_at.tzinfo is not None
@@ -82,8 +94,16 @@ def test_branchy_run_records_every_task_artifact_log_and_metadata(project: Proje
     # Metadata: system entries on every task, user entries where set.
     entries = list(project.store.find_metadata(trains[0].pathspec))
     names = {e.field_name for e in entries}
-    assert {"attempt", "runtime", "host", "pid", "python_version", "started_at",
-            "finished_at", "retry"} <= names
+    assert {
+        "attempt",
+        "runtime",
+        "host",
+        "pid",
+        "python_version",
+        "started_at",
+        "finished_at",
+        "retry",
+    } <= names
     user = [e for e in entries if e.type == "user"]
     assert [(e.field_name, e.value.value) for e in user] == [("score", 0.5)]
     assert user[0].attempt == 0
@@ -97,7 +117,8 @@ def test_code_package_holds_the_flow_and_its_neighbours(project: Project) -> Non
     assert project.run("nested", "run").returncode == 0
     run = project.latest("NestedFlow")
     package = run.code_package
-    assert package is not None and package.script_name == "nested.py"
+    assert package is not None
+    assert package.script_name == "nested.py"
     with tarfile.open(fileobj=io.BytesIO(project.blobs.get(package.sha))) as tar:
         names = set(tar.getnames())
         source = tar.extractfile("nested.py").read().decode()  # type: ignore[union-attr]
@@ -116,7 +137,8 @@ def test_nested_foreach_joins_each_level(project: Project) -> None:
         (i, j) for i in range(2) for j in range(3)
     }
     inner = [t for t in tasks if t.pathspec.step == "join_inner"]
-    assert len(inner) == 2 and all(len(t.foreach_stack) == 1 for t in inner)
+    assert len(inner) == 2
+    assert all(len(t.foreach_stack) == 1 for t in inner)
     end = next(t for t in tasks if t.pathspec.step == "end")
     assert project.artifacts(end.pathspec)["all_labels"] == ["x1", "x2", "x3", "y1", "y2", "y3"]
 
@@ -128,9 +150,11 @@ def test_show_and_help(project: Project) -> None:
     assert "join2 [join] → end" in shown.stdout
     helped = project.run("branchy", "--help")
     assert helped.returncode == 0
-    assert "--alpha FLOAT" in helped.stdout and "learning rate" in helped.stdout
+    assert "--alpha FLOAT" in helped.stdout
+    assert "learning rate" in helped.stdout
     run_help = project.run("branchy", "run", "--help")
-    assert "--alpha" in run_help.stdout and "--max-workers" in run_help.stdout
+    assert "--alpha" in run_help.stdout
+    assert "--max-workers" in run_help.stdout
 
 
 def test_run_id_and_trigger_event(project: Project) -> None:

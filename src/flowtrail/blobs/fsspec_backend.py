@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import fsspec
 
 from flowtrail.blobs.base import (
     BlobBackend,
@@ -63,6 +62,8 @@ class FsspecBackend(BlobBackend):
         self._url = mask_password(url)
         protocol = url.split("://", 1)[0]
         try:
+            import fsspec  # 30 ms of imports: paid only by those who use a remote store
+
             fs, root = fsspec.core.url_to_fs(url, **storage_options)
         except ImportError as exc:
             hint = _INSTALL_HINTS.get(protocol, str(exc))

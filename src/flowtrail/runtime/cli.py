@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -174,4 +175,5 @@ def _go(flow_cls: type, options: dict[str, Any], base: RunRequest) -> None:
 
 def main(flow_cls: type) -> None:
     """Run the command line of ``flow_cls`` (what ``MyFlow()`` at a file's end does)."""
-    build_cli(flow_cls)(prog_name=sys.argv[0] if sys.argv else flow_cls.__name__)
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "flow.py"
+    build_cli(flow_cls)(prog_name=f"python {script}")

@@ -152,7 +152,10 @@ class FlowGraph:
         method: ast.FunctionDef | ast.AsyncFunctionDef | None,
     ) -> StepNode:
         code = getattr(func, "__code__", None)
-        line = code.co_firstlineno if code is not None else self.line
+        if method is not None:
+            line = method.lineno  # the `def` line, not its first decorator's
+        else:
+            line = code.co_firstlineno if code is not None else self.line
         node = StepNode(name, func, self.file, line)
         params = list(inspect.signature(func).parameters)
         node.is_join = len(params) >= 2 and params[1] == "inputs"

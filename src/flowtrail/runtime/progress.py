@@ -6,11 +6,11 @@ import datetime as _dt
 import sys
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 __all__ = ["LiveProgress", "PlainProgress", "Progress", "SilentProgress", "choose_progress"]
 
@@ -111,10 +111,12 @@ class LiveProgress(Progress):
         super().__init__()
         self.console = console
         self.pathspec = ""
-        self.live: Live | None = None
+        self.live: Any = None
         self._shown = 0.0
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(title=f"run {self.pathspec}", title_justify="left", expand=False)
         table.add_column("step")
         table.add_column("done", justify="right", style="green")
@@ -136,6 +138,8 @@ class LiveProgress(Progress):
         super().run_started(pathspec, steps)
         self.pathspec = pathspec
         self.console.print(f"[bold]run {pathspec}[/] started")
+        from rich.live import Live
+
         # Refreshed by the scheduler's loop: no thread of its own, so workers can be forked.
         self.live = Live(self._table(), console=self.console, auto_refresh=False)
         self.live.start()
@@ -163,5 +167,7 @@ def choose_progress(show: bool | None, out: TextIO | None = None) -> Progress:
     if show is False:
         return SilentProgress()
     if stream.isatty():
+        from rich.console import Console
+
         return LiveProgress(Console(file=stream))
     return PlainProgress(stream)

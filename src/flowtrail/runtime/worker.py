@@ -11,6 +11,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections import OrderedDict
 from multiprocessing.connection import Connection
@@ -126,6 +127,7 @@ def run_worker(
     # Ctrl-C reaches the whole process group: only the scheduler decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     channel = _Channel(conn)
     out, err = _LogStream(channel, "stdout"), _LogStream(channel, "stderr")
     sys.stdout, sys.stderr = out, err
@@ -144,6 +146,29 @@ def run_worker(
         err.flush()
         channel.key = None
         channel.send(result)
+
+
+def _die_with_parent() -> None:
+    """A worker outliving its scheduler would run on with nobody to record it: it exits
+    when the scheduler is gone (at once on Linux, within a second elsewhere)."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:
+            os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="flowtrail-parent-watch", daemon=True).start()
 
 
 def _attempt(
