@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flowtrail.blobs import deserialize
 from flowtrail.client.base import UNSET, Context, RunScoped
 from flowtrail.config import Settings
 from flowtrail.errors import InvalidArgument
@@ -82,6 +81,8 @@ class DataArtifact(RunScoped):
     def data(self) -> Any:
         """The value, deserialised from the blob store on first use (then kept)."""
         if self._value is _MISSING:
+            from flowtrail.blobs import deserialize
+
             raw = self._ctx.blobs.get(self._record.sha)
             self._value = deserialize(raw, self._record.encoding)
         return self._value

@@ -8,15 +8,17 @@ import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
-from flowtrail.blobs import BlobStore
 from flowtrail.client.namespace import get_namespace
 from flowtrail.client.provider import Provider, current_provider
 from flowtrail.config import Settings
 from flowtrail.errors import InvalidArgument, InvalidPathspec, NamespaceMismatch, NotFound
 from flowtrail.model import DEFAULT_PAGE_SIZE, Level, Page, PageRequest, Pathspec, RunRecord
-from flowtrail.store import MetadataStore
+
+if TYPE_CHECKING:
+    from flowtrail.blobs import BlobStore
+    from flowtrail.store import MetadataStore
 
 __all__ = ["UNSET", "ClientObject", "Container", "Context", "RunScoped", "paged"]
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from flowtrail.blobs import blob_key
 from flowtrail.errors import BlobCorrupted, NotFound
 from flowtrail.model import CodePackage
 
@@ -43,6 +42,8 @@ class Code:
     @property
     def path(self) -> str:
         """Where the tarball is in the blob store: ``<blob store>/blobs/<sha[:2]>/<sha>``."""
+        from flowtrail.blobs import blob_key
+
         return f"{self._provider.blobs.url.rstrip('/')}/{blob_key(self._package.sha)}"
 
     @property

@@ -13,12 +13,17 @@ created afterwards.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from flowtrail.blobs import BlobStore, open_blob_store
 from flowtrail.config import Settings, resolve_settings
 from flowtrail.config.spec import url_scheme
 from flowtrail.errors import StoreUnavailable
-from flowtrail.store import SCHEMES, MetadataStore, open_store
+
+if TYPE_CHECKING:
+    # The stores (SQLAlchemy, zstandard) load when a provider first opens them, so that
+    # importing the client stays quick.
+    from flowtrail.blobs import BlobStore
+    from flowtrail.store import MetadataStore
 
 __all__ = ["Provider", "current_provider", "default_metadata", "get_metadata", "metadata"]
 
@@ -99,6 +104,8 @@ class Provider:
         """The blob store, opened on first use."""
         with self._lock:
             if self._blobs is None:
+                from flowtrail.blobs import open_blob_store
+
                 self._blobs = open_blob_store(self._settings.blob_url)
             return self._blobs
 
@@ -113,6 +120,8 @@ class Provider:
                 self._blobs = None
 
     def _open_store(self) -> MetadataStore:
+        from flowtrail.store import SCHEMES, open_store
+
         settings = self._settings
         url = settings.metadata_url
         if settings.metadata == "local":
