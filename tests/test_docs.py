@@ -25,6 +25,7 @@ PUBLIC_PACKAGES = [
     "flowtrail.config",
     "flowtrail.client",
     "flowtrail.compat.metaflow",
+    "flowtrail.runtime",
 ]
 
 
