@@ -91,3 +91,9 @@ def test_postgresql_migrates_when_empty_and_refuses_when_behind(fresh_postgres: 
     assert masked in str(info.value)
     with open_store(fresh_postgres, migrate="upgrade") as store:
         assert store.create_run(NewRun("F")).run_id == "1"
+
+
+def test_the_fast_head_check_knows_the_newest_revision() -> None:
+    from flowtrail.store.sql.migrate import HEAD_REVISION, head_revision
+
+    assert head_revision() == HEAD_REVISION
