@@ -83,6 +83,10 @@ def test_run(any_history: History) -> None:
     assert run.origin_pathspec is None
     assert [s.id for s in run] == ["end", "join", "train", "start"]
     assert "train" in run
+    assert [s.id for s in run.steps("team:ml", "prod")] == ["end", "join", "train", "start"]
+    assert list(run.steps("other")) == []
+    assert [t.id for t in run["train"].tasks("prod")] == ["2", "3", "4"]
+    assert list(run["train"].tasks("other")) == []
     assert "nope" not in run
     assert run["train"] == Step("TrainFlow/2/train")
     end = run.end_task

@@ -152,6 +152,11 @@ class Run(RunScoped, Container["Step"]):
         for record in paged(lambda page: self._store.find_steps(self._spec, page)):
             yield Step._from_record(self._ctx, record)
 
+    def steps(self, *tags: str) -> Iterator[Step]:
+        """Its steps, newest first, if the run carries every tag given (tags belong to
+        runs: either every step matches or none does)."""
+        return self._children() if set(tags) <= self.tags else iter(())
+
     def _child(self, name: str) -> Step:
         from flowtrail.client.step import Step
 

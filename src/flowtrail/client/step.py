@@ -106,6 +106,11 @@ class Step(RunScoped, Container["Task"]):
         for record in paged(lambda page: self._store.find_tasks(self._spec, page)):
             yield Task._from_record(self._ctx, record)
 
+    def tasks(self, *tags: str) -> Iterator[Task]:
+        """Its tasks, oldest first, if the run carries every tag given (tags belong to
+        runs: either every task matches or none does)."""
+        return self._children() if set(tags) <= self.tags else iter(())
+
     def _child(self, name: str) -> Task:
         from flowtrail.client.task import Task
 
