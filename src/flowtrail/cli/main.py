@@ -16,6 +16,10 @@ from flowtrail import __version__
 from flowtrail.cli.config_cmd import config_group
 from flowtrail.cli.context import CliContext
 from flowtrail.cli.db import db_group
+from flowtrail.cli.flows import flows_command, status_command
+from flowtrail.cli.metadata_cmd import metadata_group
+from flowtrail.cli.runs import runs_command
+from flowtrail.cli.show import show_command
 from flowtrail.errors import FlowtrailError
 
 __all__ = ["CliError", "FlowtrailGroup", "cli", "main"]
@@ -98,6 +102,11 @@ def cli(ctx: click.Context, profile: str | None, metadata: str | None) -> None:
 
 cli.add_command(db_group)
 cli.add_command(config_group)
+cli.add_command(metadata_group)
+cli.add_command(flows_command)
+cli.add_command(status_command)
+cli.add_command(runs_command)
+cli.add_command(show_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
