@@ -13,10 +13,12 @@ from typing import IO, Any
 import click
 
 from flowtrail import __version__
+from flowtrail.cli.artifact import artifact_group
 from flowtrail.cli.config_cmd import config_group
 from flowtrail.cli.context import CliContext
 from flowtrail.cli.db import db_group
 from flowtrail.cli.flows import flows_command, status_command
+from flowtrail.cli.logs import logs_command
 from flowtrail.cli.metadata_cmd import metadata_group
 from flowtrail.cli.runs import runs_command
 from flowtrail.cli.show import show_command
@@ -107,6 +109,8 @@ cli.add_command(flows_command)
 cli.add_command(status_command)
 cli.add_command(runs_command)
 cli.add_command(show_command)
+cli.add_command(logs_command)
+cli.add_command(artifact_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,57 @@
+"""``flowtrail logs --follow`` on a task that is still running: it keeps printing until the
+task finishes, then exits by itself."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from flowtrail.client import Task
+from flowtrail.errors import NotFound
+
+from .conftest import SCRIPT, History
+
+
+def running_task(history: History, deadline: float) -> Task:
+    """The start task of run 1, once it has been recorded as running."""
+    while time.monotonic() < deadline:
+        try:
+            task = history.flow()["1"]["start"].task
+        except NotFound:
+            task = None
+        if task is not None and task.status.value == "running":
+            return task
+        time.sleep(0.05)
+    raise AssertionError("the start task was not recorded as running in time")
+
+
+def test_follow_prints_until_the_task_finishes(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    marker = tmp_path / "go-on"
+    flow = history.start("report", "run", "--quiet", "--mode", "wait", REPORT_MARKER=str(marker))
+    follow = None
+    try:
+        task = running_task(history, time.monotonic() + 60)
+        follow = subprocess.Popen(
+            [str(SCRIPT), "logs", task.pathspec, "--follow", "--interval", "0.1"],
+            cwd=tmp_path,
+            env=history.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        assert follow.poll() is None, "--follow returned while the task was still running"
+        marker.write_text("go")
+        out, err = follow.communicate(timeout=60)
+        assert follow.returncode == 0, err
+        assert out == "hello from start\nmarker seen\n"
+        assert err == ""
+        assert flow.wait(timeout=60) == 0
+    finally:
+        for process in (flow, follow):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+        history.close()
