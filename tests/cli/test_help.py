@@ -14,6 +14,10 @@ LISTINGS = {
     ("flowtrail", "status"),
     ("flowtrail", "runs"),
     ("flowtrail", "show"),
+    ("flowtrail", "tags"),
+    ("flowtrail", "tag", "add"),
+    ("flowtrail", "tag", "remove"),
+    ("flowtrail", "tag", "replace"),
     ("flowtrail", "config", "show"),
 }
 

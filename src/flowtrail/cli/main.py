@@ -22,6 +22,7 @@ from flowtrail.cli.logs import logs_command
 from flowtrail.cli.metadata_cmd import metadata_group
 from flowtrail.cli.runs import runs_command
 from flowtrail.cli.show import show_command
+from flowtrail.cli.tags import tag_group, tags_command
 from flowtrail.errors import FlowtrailError
 
 __all__ = ["CliError", "FlowtrailGroup", "cli", "main"]
@@ -110,6 +111,8 @@ cli.add_command(status_command)
 cli.add_command(runs_command)
 cli.add_command(show_command)
 cli.add_command(logs_command)
+cli.add_command(tag_group)
+cli.add_command(tags_command)
 cli.add_command(artifact_group)
 
 
