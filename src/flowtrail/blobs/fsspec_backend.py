@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
 from flowtrail.blobs.base import (
     BlobBackend,
     BytesLike,
