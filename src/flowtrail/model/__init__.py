@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flowtrail.model.pathspec import Level, Pathspec, validate_id, validate_name
-from flowtrail.model.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, RunFilter
+from flowtrail.model.query import (
+    DEFAULT_PAGE_SIZE,
+    MAX_ORDER_KEYS,
+    MAX_PAGE_SIZE,
+    Page,
+    PageRequest,
+    RunFilter,
+)
 from flowtrail.model.records import (
     ArtifactRecord,
     AttemptRecord,
@@ -18,6 +25,7 @@ from flowtrail.model.records import (
     Scalar,
     StepKind,
     StepRecord,
+    TagCount,
     TaskRecord,
     TriggerEvent,
 )
@@ -33,6 +41,19 @@ from flowtrail.model.tags import (
 )
 from flowtrail.model.time import from_epoch_ms, to_epoch_ms, utc_now
 from flowtrail.model.values import MetadataType, MetadataValue
+from flowtrail.model.where import (
+    And,
+    Comparison,
+    FieldKind,
+    Not,
+    Operator,
+    Or,
+    OrderKey,
+    SearchField,
+    WhereExpr,
+    parse_order_by,
+    parse_where,
+)
 from flowtrail.model.writes import (
     AttemptEnd,
     Batch,
@@ -49,19 +70,23 @@ from flowtrail.model.writes import (
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "MAX_ORDER_KEYS",
     "MAX_PAGE_SIZE",
     "MAX_TAG_LENGTH",
     "MAX_USER_TAGS",
     "SYSTEM_TAG_PREFIXES",
     "TERMINAL",
     "TRANSITIONS",
+    "And",
     "ArtifactRecord",
     "AttemptEnd",
     "AttemptRecord",
     "Batch",
     "BatchResult",
     "CodePackage",
+    "Comparison",
     "ExceptionInfo",
+    "FieldKind",
     "FlowRecord",
     "ForeachFrame",
     "Level",
@@ -77,21 +102,30 @@ __all__ = [
     "NewRun",
     "NewStep",
     "NewTask",
+    "Not",
+    "Operator",
+    "Or",
+    "OrderKey",
     "Page",
     "PageRequest",
     "Pathspec",
     "RunFilter",
     "RunRecord",
     "Scalar",
+    "SearchField",
     "Status",
     "StepKind",
     "StepRecord",
+    "TagCount",
     "TaskRecord",
     "TaskStatusChange",
     "TriggerEvent",
+    "WhereExpr",
     "check_transition",
     "from_epoch_ms",
     "is_system_tag",
+    "parse_order_by",
+    "parse_where",
     "to_epoch_ms",
     "utc_now",
     "validate_id",

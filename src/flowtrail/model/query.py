@@ -8,23 +8,33 @@ opaque ``cursor``; the :class:`Page` answered holds the items and the cursor of 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from flowtrail.errors import InvalidArgument
+from flowtrail.errors import InvalidArgument, InvalidQuery
 from flowtrail.model.pathspec import validate_name
 from flowtrail.model.status import Status
 from flowtrail.model.tags import check_tag_collection, validate_tag
 from flowtrail.model.text import check_text
 from flowtrail.model.time import check_aware
+from flowtrail.model.where import OrderKey, WhereExpr, parse_order_by, parse_where
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageRequest", "RunFilter"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_ORDER_KEYS",
+    "MAX_PAGE_SIZE",
+    "Page",
+    "PageRequest",
+    "RunFilter",
+]
 
 T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+#: How many keys an ``order_by`` may have.
+MAX_ORDER_KEYS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,8 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class RunFilter:
-    """Which runs :meth:`MetadataStore.find_runs` returns; every condition given must hold.
+    """Which runs :meth:`MetadataStore.find_runs` returns, and in which order; every
+    condition given must hold.
 
     Attributes:
         flow_name: Runs of this flow only; ``None`` for every flow.
@@ -76,6 +87,13 @@ class RunFilter:
         user: Runs started by this user.
         created_after: Runs created at or after this time.
         created_before: Runs created strictly before this time.
+        where: A condition in the search language (``docs/reference/search.md``), such as
+            ``"tag = 'prod' and params.alpha > 0.1"``; parsed when the filter is built, so a
+            bad one raises :class:`~flowtrail.errors.InvalidQuery` before any store is asked.
+            A blank text is no condition (``None``).
+        order_by: Sort keys, each a field with ``-`` in front for descending order
+            (``("-params.alpha",)``); ties, and runs lacking a key, follow in creation
+            order. Empty: newest first.
     """
 
     flow_name: str | None = None
@@ -84,6 +102,10 @@ class RunFilter:
     user: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    where: str | None = None
+    order_by: tuple[str, ...] = ()
+    _where_expr: WhereExpr | None = field(default=None, init=False, repr=False, compare=False)
+    _order_keys: tuple[OrderKey, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.flow_name is not None:
@@ -95,6 +117,36 @@ class RunFilter:
             check_text("user", self.user, max_length=255)
         check_aware("created_after", self.created_after)
         check_aware("created_before", self.created_before)
+        if self.where is not None:
+            if isinstance(self.where, str) and not self.where.strip():
+                object.__setattr__(self, "where", None)
+            else:
+                object.__setattr__(self, "_where_expr", parse_where(self.where))
+        order_by = (self.order_by,) if isinstance(self.order_by, str) else self.order_by
+        if not isinstance(order_by, Sequence):
+            raise InvalidQuery(
+                f"order_by must be a sequence of keys such as ('-created_at',), got "
+                f"{type(order_by).__name__} {order_by!r:.60}"
+            )
+        keys = tuple(parse_order_by(k) for k in order_by)
+        if len(keys) > MAX_ORDER_KEYS:
+            raise InvalidQuery(f"order_by takes at most {MAX_ORDER_KEYS} keys, got {len(keys)}")
+        named = [k.field for k in keys]
+        twice = sorted({str(f) for f in named if named.count(f) > 1})
+        if twice:
+            raise InvalidQuery(f"order_by names {twice[0]} twice")
+        object.__setattr__(self, "order_by", tuple(str(k) for k in keys))
+        object.__setattr__(self, "_order_keys", keys)
+
+    @property
+    def where_expr(self) -> WhereExpr | None:
+        """The syntax tree of :attr:`where` (``None`` without a condition)."""
+        return self._where_expr
+
+    @property
+    def order_keys(self) -> tuple[OrderKey, ...]:
+        """The parsed :attr:`order_by` keys (empty for newest first)."""
+        return self._order_keys
 
     @classmethod
     def of(
@@ -106,8 +158,11 @@ class RunFilter:
         user: str | None = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        where: str | None = None,
+        order_by: str | Sequence[str] = (),
     ) -> RunFilter:
-        """Build a filter from sequences: ``RunFilter.of('F', tags=['prod'])``."""
+        """Build a filter from sequences: ``RunFilter.of('F', tags=['prod'])``; ``order_by``
+        may be one key (``'-created_at'``) or several."""
         check_tag_collection(tags)
         return cls(
             flow_name,
@@ -116,4 +171,6 @@ class RunFilter:
             user,
             created_after,
             created_before,
+            where,
+            (order_by,) if isinstance(order_by, str) else tuple(order_by),
         )

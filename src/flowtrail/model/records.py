@@ -33,6 +33,7 @@ __all__ = [
     "Scalar",
     "StepKind",
     "StepRecord",
+    "TagCount",
     "TaskRecord",
     "TriggerEvent",
 ]
@@ -90,6 +91,19 @@ class FlowRecord:
     def name(self) -> str:
         """The flow name."""
         return self.pathspec.flow
+
+
+@dataclass(frozen=True, slots=True)
+class TagCount:
+    """A tag and how many runs carry it (of one flow, or of all), from ``find_tags``.
+
+    Attributes:
+        tag: The tag (user or system).
+        runs: The number of runs carrying it.
+    """
+
+    tag: str
+    runs: int
 
 
 @dataclass(frozen=True, slots=True)
