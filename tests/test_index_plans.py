@@ -22,30 +22,43 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flowtrail.model import Pathspec, RunFilter, Status, utc_now
+from flowtrail.model import Pathspec, RunFilter, Status, to_epoch_ms, utc_now
 from flowtrail.store.sql import create_engine, upgrade
+from flowtrail.store.sql.codec import param_rows
 from flowtrail.store.sql.dialects import explain, is_sqlite
 from flowtrail.store.sql.lookup import Keys
 from flowtrail.store.sql.records import artifacts_stmt, metadata_stmt
-from flowtrail.store.sql.runs import find_runs_stmt
+from flowtrail.store.sql.runs import find_tags_stmt
 from flowtrail.store.sql.schema import (
     artifacts,
     attempts,
     flows,
     metadata_entries,
+    run_params,
     run_tags,
     runs,
     steps,
     tasks,
 )
+from flowtrail.store.sql.search import find_runs_stmt
 from flowtrail.store.sql.tasks import attempts_of_tasks_stmt, find_tasks_stmt
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.slow
 
 RUNS = 100_000
+_T0 = utc_now() - timedelta(days=30)
 BIG, SMALL, RARE = 1, 2, 3
-BIG_TABLES = ("runs", "run_tags", "steps", "tasks", "attempts", "metadata_entries", "artifacts")
+BIG_TABLES = (
+    "runs",
+    "run_tags",
+    "run_params",
+    "steps",
+    "tasks",
+    "attempts",
+    "metadata_entries",
+    "artifacts",
+)
 
 
 def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
@@ -55,8 +68,9 @@ def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> Iterator[list[dic
 
 def _fill(engine: sa.Engine) -> None:
     """100,000 runs in three flows (Big, Small, and Rare, whose one run is the oldest), two
-    to four tags each, and tasks with metadata and artifacts for every fifth run."""
-    now = utc_now() - timedelta(days=30)
+    to four tags and two parameters each, and tasks with metadata and artifacts for every
+    fifth run (the first task's ``accuracy`` is a number from 0 to 1)."""
+    now = _T0
     with engine.begin() as conn:
         conn.execute(
             sa.insert(flows),
@@ -67,6 +81,8 @@ def _fill(engine: sa.Engine) -> None:
             ],
         )
         run_rows, tag_rows, step_rows, task_rows, md_rows, art_rows = [], [], [], [], [], []
+        param_rows_: list[dict[str, Any]] = []
+        value_rows: list[dict[str, Any]] = []  # artifacts with a scalar value
         attempt_rows: list[dict[str, Any]] = []
         for i in range(1, RUNS + 1):
             flow_pk = RARE if i == 1 else BIG if i % 10 else SMALL
@@ -84,11 +100,12 @@ def _fill(engine: sa.Engine) -> None:
                     "heartbeat_at": created,
                     "heartbeat_timeout_ms": 120_000,
                     "user_name": f"u{i % 10}",
-                    "parameters": {"alpha": i / RUNS},
+                    "parameters": {"alpha": i / RUNS, "opt": "adam" if i % 2 else "sgd"},
                     "trigger": [],
                     "flow_metadata": {},
                 }
             )
+            param_rows_ += param_rows(i, flow_pk, run_rows[-1]["parameters"])
             tags = [(f"team:{'abc'[i % 3]}", False), (f"user:u{i % 10}", True)]
             if i % 100 == 0:
                 tags.append(("prod", False))
@@ -157,14 +174,33 @@ def _fill(engine: sa.Engine) -> None:
                                 "created_at": created,
                             }
                         )
+                    if k == 0:
+                        value_rows.append(
+                            {
+                                "task_pk": task_pk,
+                                "run_pk": i,
+                                "attempt": 0,
+                                "name": "accuracy",
+                                "sha": f"{task_pk:064x}",
+                                "size": 8,
+                                "python_type": "builtins.float",
+                                "encoding": "json",
+                                "created_at": created,
+                                "value_type": "float",
+                                "value_text": repr((i % 997) / 997),
+                                "value_num": (i % 997) / 997,
+                            }
+                        )
         for table, rows in [
             (runs, run_rows),
             (run_tags, tag_rows),
+            (run_params, param_rows_),
             (steps, step_rows),
             (tasks, task_rows),
             (attempts, attempt_rows),
             (metadata_entries, md_rows),
             (artifacts, art_rows),
+            (artifacts, value_rows),
         ]:
             for chunk in _chunks(rows):
                 conn.execute(sa.insert(table), chunk)
@@ -190,6 +226,14 @@ def big_engine(
         _fill(engine)
         yield engine
         truncate_all(engine)
+
+
+COMPOUND = "tag = 'prod' and (status = 'failed' or params.alpha > 0.1) and data.accuracy >= 0.9"
+
+
+def _ms(run: int) -> int:
+    """The creation time of run ``run`` in epoch milliseconds, as the cursor holds it."""
+    return to_epoch_ms(_T0 + timedelta(seconds=run))
 
 
 def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
@@ -230,6 +274,46 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         "artifacts of a task": lambda c: artifacts_stmt(
             keys(c), task, attempt=None, limit=100, after=None
         ),
+        # Searches. A tag the where requires drives the walk; the rest is probed per run.
+        "runs matching a compound where": lambda c: find_runs_stmt(
+            RunFilter.of(where=COMPOUND), 50, None
+        ),
+        "runs of a flow matching a compound where": lambda c: find_runs_stmt(
+            RunFilter.of("Small", where=COMPOUND), 50, None, SMALL
+        ),
+        "runs of a flow by status and parameter": lambda c: find_runs_stmt(
+            RunFilter.of("Small", where="status = 'failed' and params.alpha > 0.5"),
+            50,
+            None,
+            SMALL,
+        ),
+        "runs of a flow with a metadata value": lambda c: find_runs_stmt(
+            RunFilter.of("Big", where="metadata.m1 = 1 and params.opt ~ 'ad*'"), 50, None, BIG
+        ),
+        "runs of a flow ordered by a parameter": lambda c: find_runs_stmt(
+            RunFilter.of("Big", order_by="-params.alpha"), 50, None, BIG
+        ),
+        "next page of runs ordered by a parameter": lambda c: find_runs_stmt(
+            RunFilter.of(order_by="params.alpha", where="tag ~ 'team:*'"), 50, [0.5, 50_000]
+        ),
+        "runs of a flow ordered by creation time": lambda c: find_runs_stmt(
+            RunFilter.of("Big", order_by="-created_at"), 50, [_ms(60_000), 60_000], BIG
+        ),
+        "tags with a prefix": lambda c: find_tags_stmt(None, "n", None, 100),
+        "next page of a flow's tags with a prefix": lambda c: find_tags_stmt(
+            SMALL, "team:", "team:a", 100
+        ),
+        # Not here, because no index can give them at this scale (docs/reference/search.md):
+        # a search of every flow that no tag or status drives walks the runs newest first
+        # through the primary key, which SQLite reports as SCAN runs (this check cannot tell
+        # it from a full scan); a tag listing counts the runs of each tag it lists, so a
+        # prefix that half the tags share reads half the index (PostgreSQL rightly scans);
+        # a condition on a value alone, such as data.accuracy >= 0.9, reads runs newest first
+        # until the page is full (or sorts every run that has such a value); a glob on a
+        # parameter, metadata or artifact value, a != or not in, probe every run walked;
+        # order_by on metadata, data, finished_at, duration, user or run_id sorts the runs
+        # that match; and the page where an order on a parameter reaches the runs lacking
+        # one reads the runs it covers.
     }
 
 

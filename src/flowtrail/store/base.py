@@ -57,6 +57,7 @@ from flowtrail.model import (
     RunRecord,
     Status,
     StepRecord,
+    TagCount,
     TaskRecord,
 )
 
@@ -142,10 +143,39 @@ class MetadataStore(abc.ABC):
     def find_runs(
         self, filter: RunFilter | None = None, page: PageRequest | None = None
     ) -> Page[RunRecord]:
-        """List the runs matching ``filter``, newest first (in the order they were created).
+        """List the runs matching ``filter``: newest first (in the order they were created),
+        or in the order of ``filter.order_by``.
 
         The latest run of a flow is ``find_runs(RunFilter('F'), PageRequest(1))``; the latest
-        successful one adds ``statuses={Status.SUCCEEDED}``.
+        successful one adds ``statuses={Status.SUCCEEDED}``. ``filter.where`` is evaluated by
+        the backend (never by reading every run into Python), with the meaning
+        ``docs/reference/search.md`` gives; its syntax was checked when the filter was built.
+
+        With ``order_by``, runs lacking a key's value (an unfinished run's ``finished_at``, a
+        parameter it does not have) come after those having one, in either direction; ties
+        follow in creation order, in the direction of the last key. Pages are keyset pages
+        in every order: a cursor carries the sort values of the last run read, and is refused
+        by a search in another order.
+
+        Raises:
+            InvalidArgument: the cursor is not one of this order's.
+        """
+
+    @abc.abstractmethod
+    def find_tags(
+        self,
+        flow_name: str | None = None,
+        prefix: str | None = None,
+        page: PageRequest | None = None,
+    ) -> Page[TagCount]:
+        """List the tags runs carry (user and system tags), ordered by tag (by code point),
+        each with the number of runs carrying it: of one flow, or of all flows.
+
+        ``prefix`` keeps the tags that start with it (``'team:'``). An unknown flow has no
+        tags (an empty page, not ``NotFound``).
+
+        Raises:
+            InvalidArgument: the flow name or the prefix is not a string of the right form.
         """
 
     @abc.abstractmethod

@@ -42,6 +42,7 @@ __all__ = [
     "load_metadata_map",
     "log_line_from_row",
     "metadata_from_row",
+    "param_rows",
     "run_from_row",
     "scalar_columns",
     "step_from_row",
@@ -117,6 +118,26 @@ def scalar_columns(value: Scalar | None) -> dict[str, Any]:
         number = None if value != value else value  # NaN cannot be compared: no number
         return {"value_type": "float", "value_text": repr(value), "value_num": number}
     return {"value_type": "str", "value_text": value, "value_num": None}
+
+
+#: Parameters with longer names are not kept for search (the column holds 255 characters).
+MAX_PARAM_NAME = 255
+
+
+def param_rows(run_pk: int, flow_pk: int, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``run_params`` rows of a run: one per top-level parameter that is a string, a
+    number or a boolean, with the columns of :func:`scalar_columns` (a number too big for a
+    float keeps only its text). Lists, dicts and ``None`` are not searchable."""
+    rows = []
+    for name, value in parameters.items():
+        if len(name) > MAX_PARAM_NAME or not isinstance(value, int | float | str):
+            continue
+        try:
+            columns = scalar_columns(value)
+        except OverflowError:  # an int beyond the float range
+            columns = {"value_type": "int", "value_text": str(value), "value_num": None}
+        rows.append({"run_pk": run_pk, "name": name, "flow_pk": flow_pk, **columns})
+    return rows
 
 
 def _scalar_from(value_type: str | None, text: str | None) -> Scalar | None:

@@ -1,6 +1,6 @@
 """Every difference between SQLite and PostgreSQL that the SQL store knows about, in one
 module: how an engine is made, how a write transaction begins, "insert unless present",
-and how a query plan is read.
+how text is matched against a glob and compared by code point, and how a query plan is read.
 
 SQLite runs in WAL mode with ``foreign_keys=ON`` and a busy timeout; reads begin deferred
 transactions and writes begin ``BEGIN IMMEDIATE``, so a writer takes the write lock before
@@ -17,14 +17,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "WRITE_OPTION",
+    "binary_text",
     "bulk_insert",
     "create_engine",
     "explain",
+    "glob_match",
+    "glob_prefix",
     "insert_ignore",
     "is_sqlite",
 ]
@@ -135,6 +141,87 @@ def _compiled_insert(
         if processor is not None:
             processors[name] = processor
     return str(compiled), order, processors
+
+
+class glob_match(FunctionElement[bool]):  # noqa: N801 (an SQL function, named like one)
+    """``column`` matches the glob ``pattern`` as a whole, case-sensitively: ``*`` is any
+    text, ``?`` one character, and ``\\`` makes the next character literal.
+
+    SQLite runs it as ``GLOB`` and PostgreSQL as ``LIKE ... ESCAPE``; the pattern is
+    translated for both when the expression is built (each dialect renders its own).
+    """
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+    def __init__(self, column: sa.ColumnElement[Any], pattern: str) -> None:
+        super().__init__(
+            column, sa.literal(_to_sqlite_glob(pattern)), sa.literal(_to_like(pattern))
+        )
+
+
+@compiles(glob_match, "sqlite")
+def _glob_sqlite(element: glob_match, compiler: SQLCompiler, **kw: Any) -> str:
+    column, pattern, _ = element.clauses.clauses
+    return f"({compiler.process(column, **kw)} GLOB {compiler.process(pattern, **kw)})"
+
+
+@compiles(glob_match)
+def _glob_like(element: glob_match, compiler: SQLCompiler, **kw: Any) -> str:
+    column, _, pattern = element.clauses.clauses
+    return f"({compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\')"
+
+
+def _glob_parts(pattern: str) -> list[tuple[str, bool]]:
+    """The pattern as (character, is_wildcard) pairs, backslash escapes resolved."""
+    parts, chars = [], iter(pattern)
+    for char in chars:
+        if char == "\\":
+            parts.append((next(chars, "\\"), False))
+        else:
+            parts.append((char, char in "*?"))
+    return parts
+
+
+def _to_sqlite_glob(pattern: str) -> str:
+    # In a GLOB, "[x]" is the character x: the way to write a literal *, ? or [.
+    return "".join(c if wild or c not in "*?[" else f"[{c}]" for c, wild in _glob_parts(pattern))
+
+
+def _to_like(pattern: str) -> str:
+    wildcards = {"*": "%", "?": "_"}
+    return "".join(
+        wildcards[c] if wild else ("\\" + c if c in "%_\\" else c)
+        for c, wild in _glob_parts(pattern)
+    )
+
+
+def glob_prefix(pattern: str) -> str:
+    """The literal text every match of a glob starts with (before its first wildcard)."""
+    prefix = []
+    for char, wild in _glob_parts(pattern):
+        if wild:
+            break
+        prefix.append(char)
+    return "".join(prefix)
+
+
+class binary_text(FunctionElement[str]):  # noqa: N801 (an SQL expression, named like one)
+    """Text compared and ordered by code point on every database: ``COLLATE "C"`` on
+    PostgreSQL (whose database collation may be linguistic); SQLite compares bytes already."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(binary_text)
+def _binary_text(element: binary_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(binary_text, "postgresql")
+def _binary_text_pg(element: binary_text, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses.clauses[0], **kw)} COLLATE "C")'
 
 
 def explain(bind: Connection, statement: sa.Executable, *, analyze: bool = False) -> str:

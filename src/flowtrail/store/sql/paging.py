@@ -28,13 +28,16 @@ def encode_cursor(listing: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(listing: str, cursor: str | None, shape: tuple[type, ...]) -> list[Any] | None:
+def decode_cursor(
+    listing: str, cursor: str | None, shape: tuple[type | tuple[type, ...], ...]
+) -> list[Any] | None:
     """The sort key a cursor of ``listing`` carries, or ``None`` for no cursor.
 
     Args:
         listing: The listing the cursor must come from.
         cursor: The cursor given, or ``None``.
-        shape: The type of each element of the key (``int`` excludes ``bool``).
+        shape: The type, or the tuple of types, each element of the key may have (``bool``
+            only when named: ``int`` excludes it).
 
     Raises:
         InvalidArgument: the cursor is malformed, forged, or belongs to another listing.
@@ -52,13 +55,15 @@ def decode_cursor(listing: str, cursor: str | None, shape: tuple[type, ...]) -> 
     if (
         not isinstance(key, list)
         or len(key) != len(shape)
-        or any(
-            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-            for value, kind in zip(key, shape, strict=False)
-        )
+        or not all(_fits(value, kind) for value, kind in zip(key, shape, strict=False))
     ):
         raise InvalidArgument(f"{expected}, got a damaged one: {cursor!r:.60}")
     return key
+
+
+def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
 
 
 def page_of(

@@ -19,27 +19,28 @@ from flowtrail.model import (
     Page,
     PageRequest,
     Pathspec,
-    RunFilter,
     RunRecord,
     Status,
+    TagCount,
     check_transition,
     is_system_tag,
     validate_tag,
 )
 from flowtrail.model.tags import check_user_tag_count
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import insert_ignore
+from flowtrail.store.sql.dialects import bulk_insert, insert_ignore
 from flowtrail.store.sql.lookup import find_flow_pk, flow_pk, run_row
-from flowtrail.store.sql.paging import decode_cursor, encode_cursor, page_of
-from flowtrail.store.sql.schema import flows, run_tags, runs
+from flowtrail.store.sql.paging import decode_cursor, page_of
+from flowtrail.store.sql.schema import flows, run_params, run_tags, runs
+from flowtrail.store.sql.where import prefix_range
 
 __all__ = [
     "add_tags",
     "create_flow",
     "create_run",
     "find_flows",
-    "find_runs",
-    "find_runs_stmt",
+    "find_tags",
+    "find_tags_stmt",
     "flow_record",
     "heartbeat",
     "load_runs",
@@ -178,6 +179,7 @@ def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
     ] + [{"run_pk": run_pk, "tag": t, "is_system": True, "flow_pk": fpk} for t in new.system_tags]
     if tag_rows:
         conn.execute(sa.insert(run_tags), tag_rows)
+    bulk_insert(conn, run_params, codec.param_rows(run_pk, fpk, values["parameters"]))
     return load_runs(conn, [run_row(conn, Pathspec(new.flow_name, run_id))])[0]
 
 
@@ -204,74 +206,6 @@ def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunRecord]:
     ]
 
 
-def find_runs_stmt(
-    filter: RunFilter, limit: int, after: int | None, flow_pk: int | None = None
-) -> Any:
-    """The statement behind ``find_runs``: keyset pagination on the run key, newest first.
-
-    Without tags it walks ``runs (flow_pk, status, pk)`` or ``runs (flow_pk, pk)``. With
-    tags, the first tag drives the query through ``run_tags (tag, flow_pk, run_pk)`` (or
-    ``(tag, run_pk)`` across flows), in key order, so only runs carrying it are visited;
-    each further tag is an ``EXISTS`` probe of the primary key ``run_tags (run_pk, tag)``.
-
-    ``flow_pk`` is the key of ``filter.flow_name``, looked up first: it is written into the
-    SQL text, so that PostgreSQL plans each flow's query with that flow's statistics (a
-    flow with few runs among many would otherwise be searched through every run).
-    """
-    flow_key = None if flow_pk is None else sa.literal(flow_pk, literal_execute=True)
-    if filter.flow_name is not None and flow_key is None:
-        raise InvalidArgument("find_runs_stmt needs the flow's key when the filter names a flow")
-    tags = sorted(filter.tags)
-    if tags:
-        key = run_tags.c.run_pk
-        stmt = (
-            sa.select(runs)
-            .select_from(run_tags.join(runs, runs.c.pk == run_tags.c.run_pk))
-            .where(run_tags.c.tag == tags[0])
-        )
-        if flow_key is not None:
-            stmt = stmt.where(run_tags.c.flow_pk == flow_key)
-        other = run_tags.alias("other_tag")
-        for tag in tags[1:]:
-            stmt = stmt.where(sa.exists().where(other.c.run_pk == key, other.c.tag == tag))
-    else:
-        key = runs.c.pk
-        stmt = sa.select(runs)
-        if flow_key is not None:
-            stmt = stmt.where(runs.c.flow_pk == flow_key)
-    if filter.statuses:
-        statuses = sorted(str(s) for s in filter.statuses)
-        stmt = stmt.where(
-            runs.c.status == statuses[0] if len(statuses) == 1 else runs.c.status.in_(statuses)
-        )
-    if filter.user is not None:
-        stmt = stmt.where(runs.c.user_name == filter.user)
-    if filter.created_after is not None:
-        stmt = stmt.where(runs.c.created_at >= filter.created_after)
-    if filter.created_before is not None:
-        stmt = stmt.where(runs.c.created_at < filter.created_before)
-    if after is not None:
-        stmt = stmt.where(key < after)
-    return stmt.order_by(key.desc()).limit(limit)
-
-
-def find_runs(
-    conn: Connection, filter: RunFilter, page: PageRequest
-) -> tuple[list[Row[Any]], str | None]:
-    """The rows of one page of ``find_runs`` and the cursor of the next."""
-    after = decode_cursor("runs", page.cursor, (int,))
-    flow_key = None
-    if filter.flow_name is not None:
-        flow_key = find_flow_pk(conn, filter.flow_name)
-        if flow_key is None:
-            return [], None
-    stmt = find_runs_stmt(filter, page.limit + 1, int(after[0]) if after else None, flow_key)
-    rows = list(conn.execute(stmt).all())
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return rows, encode_cursor("runs", [rows[-1].pk]) if more else None
-
-
 def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
     """The running runs among ``rows`` whose heartbeat is older than their timeout."""
     return [
@@ -290,7 +224,7 @@ def running_runs(conn: Connection, flow_name: str | None) -> list[Row[Any]]:
     )
     stmt = stmt.where(runs.c.status == str(Status.RUNNING))
     if flow_name is not None:
-        # The flow's key as a value, not a subquery: see find_runs_stmt.
+        # The flow's key as a value, not a subquery: see search.find_runs_stmt.
         key = find_flow_pk(conn, flow_name)
         if key is None:
             return []
@@ -403,3 +337,33 @@ def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
                 for t in sorted(new)
             ],
         )
+
+
+def find_tags_stmt(flow_pk: int | None, prefix: str | None, after: str | None, limit: int) -> Any:
+    """The statement behind ``find_tags``: tags in code point order with their run counts,
+    on ``run_tags (flow_pk, tag, run_pk)`` for one flow or ``(tag, run_pk)`` for all. A
+    prefix is a range of that index (never ``LIKE``); each tag's runs are counted in the
+    index alone. ``flow_pk`` is written into the SQL text, as in ``find_runs_stmt``."""
+    stmt = sa.select(run_tags.c.tag, sa.func.count().label("runs")).group_by(run_tags.c.tag)
+    if flow_pk is not None:
+        stmt = stmt.where(run_tags.c.flow_pk == sa.literal(flow_pk, literal_execute=True))
+    if prefix:
+        stmt = stmt.where(prefix_range(run_tags.c.tag, prefix))
+    if after is not None:
+        stmt = stmt.where(run_tags.c.tag > after)
+    return stmt.order_by(run_tags.c.tag).limit(limit)
+
+
+def find_tags(
+    conn: Connection, flow_name: str | None, prefix: str | None, page: PageRequest
+) -> Page[TagCount]:
+    """Tags by tag with the number of runs carrying each (of one flow, or of all)."""
+    after = decode_cursor("tags", page.cursor, (str,))
+    key = None
+    if flow_name is not None:
+        key = find_flow_pk(conn, flow_name)
+        if key is None:
+            return Page(())
+    stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1)
+    rows = conn.execute(stmt).all()
+    return page_of("tags", rows, page.limit, lambda r: [r.tag], lambda r: TagCount(r.tag, r.runs))

@@ -28,6 +28,7 @@ __all__ = [
     "log_lines",
     "metadata",
     "metadata_entries",
+    "run_params",
     "run_tags",
     "runs",
     "steps",
@@ -66,6 +67,9 @@ metadata = sa.MetaData(
 )
 
 _NAME = sa.String(255)
+#: Text that orders by code point on every database (PostgreSQL's "C" collation; SQLite
+#: compares bytes anyway): prefix ranges and listings ordered by it agree everywhere.
+_TAG = sa.String(500).with_variant(postgresql.VARCHAR(500, collation="C"), "postgresql")
 _PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid
 
 
@@ -110,13 +114,16 @@ runs = sa.Table(
     sa.Index(None, "flow_pk", "status", "pk"),
     # runs by status across flows (and the lost-run sweep over running runs)
     sa.Index(None, "status", "pk"),
+    # searches ordered by creation time, within a flow and across flows
+    sa.Index(None, "flow_pk", "created_at", "pk"),
+    sa.Index(None, "created_at", "pk"),
 )
 
 run_tags = sa.Table(
     "run_tags",
     metadata,
     _fk("run_pk", "runs.pk"),
-    sa.Column("tag", sa.String(500), nullable=False),
+    sa.Column("tag", _TAG, nullable=False),
     sa.Column("is_system", sa.Boolean(), nullable=False),
     # Denormalised from runs so tag listings of one flow need no join.
     _fk("flow_pk", "flows.pk"),
@@ -125,6 +132,26 @@ run_tags = sa.Table(
     sa.Index(None, "tag", "run_pk"),
     # runs of a flow carrying a tag, newest first; and the tags of a flow with counts
     sa.Index(None, "flow_pk", "tag", "run_pk"),
+)
+
+# The top-level scalar parameters of each run (str, int, float, bool), one row each, kept
+# for search beside ``runs.parameters``: a condition or an order on a parameter then walks
+# an index instead of reading every run's JSON.
+run_params = sa.Table(
+    "run_params",
+    metadata,
+    _fk("run_pk", "runs.pk"),
+    sa.Column("name", _NAME, nullable=False),
+    # Denormalised from runs so an order on a parameter within one flow needs no join.
+    _fk("flow_pk", "flows.pk"),
+    sa.Column("value_type", sa.String(8), nullable=False),
+    sa.Column("value_text", sa.Text(), nullable=False),
+    sa.Column("value_num", sa.Float(), nullable=True),
+    # a parameter of a run (conditions probe it)
+    sa.PrimaryKeyConstraint("run_pk", "name"),
+    # runs by a numeric parameter, across flows and within a flow
+    sa.Index(None, "name", "value_num", "run_pk"),
+    sa.Index(None, "flow_pk", "name", "value_num", "run_pk"),
 )
 
 steps = sa.Table(
@@ -198,6 +225,9 @@ metadata_entries = sa.Table(
     sa.Index(None, "run_pk", "task_pk", "pk"),
     # tasks are deleted with their run; this serves the cascade from a task too
     sa.Index(None, "task_pk"),
+    # search: does a run have a value of this field (probe), which runs have one (drive)
+    sa.Index(None, "run_pk", "field_name", "value_num"),
+    sa.Index(None, "field_name", "value_num", "run_pk"),
 )
 
 artifacts = sa.Table(
@@ -219,7 +249,10 @@ artifacts = sa.Table(
     sa.Column("value_num", sa.Float(), nullable=True),
     # the artifacts of a task by name, and the latest attempt of one name
     sa.UniqueConstraint("task_pk", "name", "attempt"),
-    sa.Index(None, "run_pk"),
+    # search: does a run have a value of this artifact (probe; also the run cascade),
+    # which runs have one (drive)
+    sa.Index(None, "run_pk", "name", "value_num"),
+    sa.Index(None, "name", "value_num", "run_pk"),
 )
 
 log_lines = sa.Table(

@@ -50,17 +50,19 @@ from flowtrail.model import (
     RunRecord,
     Status,
     StepRecord,
+    TagCount,
     TaskRecord,
     TaskStatusChange,
     utc_now,
+    validate_name,
 )
+from flowtrail.model.where import FieldKind, where_fields
 from flowtrail.store.base import MetadataStore
 from flowtrail.store.sql import batch as batches
-from flowtrail.store.sql import records, runs, tasks
+from flowtrail.store.sql import records, runs, search, tasks
 from flowtrail.store.sql.connect import first_line
 from flowtrail.store.sql.dialects import WRITE_OPTION, is_sqlite
 from flowtrail.store.sql.lookup import Keys, run_row
-from flowtrail.store.sql.schema import runs as runs_table
 
 __all__ = ["SqlStore"]
 
@@ -177,7 +179,8 @@ class SqlStore(MetadataStore):
         self, filter: RunFilter | None = None, page: PageRequest | None = None
     ) -> Page[RunRecord]:
         filter = filter or RunFilter()
-        if filter.statuses & {Status.RUNNING, Status.LOST}:
+        page = page or PageRequest()
+        if _reads_liveness(filter):
             # A search by status must see silent runs as lost, not only the rows it returns.
             with self._read() as conn:
                 silent = runs.stale_runs(runs.running_runs(conn, filter.flow_name), utc_now())
@@ -185,22 +188,30 @@ class SqlStore(MetadataStore):
                 with self._write() as conn:
                     runs.reap_lost(conn, silent)
         with self._read() as conn:
-            rows, cursor = runs.find_runs(conn, filter, page or PageRequest())
-            stale = runs.stale_runs(rows, utc_now())
-            if not stale:
+            rows, cursor = search.find_runs(conn, filter, page.limit, page.cursor)
+            if not runs.stale_runs(rows, utc_now()):
                 return Page(tuple(runs.load_runs(conn, rows)), cursor)
         with self._write() as conn:
-            runs.reap_lost(conn, stale)
-            fresh = {
-                r.pk: r
-                for r in conn.execute(
-                    sa.select(runs_table).where(runs_table.c.pk.in_([r.pk for r in stale]))
-                )
-            }
-            rows = [fresh.get(r.pk, r) for r in rows]
-            if filter.statuses:
-                rows = [r for r in rows if r.status in filter.statuses]
+            # Record the silent runs of this page lost, then read the page again: their new
+            # status is what a status condition or order must see.
+            runs.reap_lost(conn, runs.stale_runs(rows, utc_now()))
+            rows, cursor = search.find_runs(conn, filter, page.limit, page.cursor)
             return Page(tuple(runs.load_runs(conn, rows)), cursor)
+
+    def find_tags(
+        self,
+        flow_name: str | None = None,
+        prefix: str | None = None,
+        page: PageRequest | None = None,
+    ) -> Page[TagCount]:
+        if flow_name is not None:
+            validate_name("flow", flow_name)
+        if prefix is not None and not isinstance(prefix, str):
+            raise InvalidArgument(
+                f"prefix must be a string, got {type(prefix).__name__} {prefix!r:.60}"
+            )
+        with self._read() as conn:
+            return runs.find_tags(conn, flow_name, prefix, page or PageRequest())
 
     def set_run_status(
         self, run: Pathspec, status: Status, at: datetime | None = None
@@ -359,6 +370,20 @@ class SqlStore(MetadataStore):
     def write_batch(self, batch: Batch) -> BatchResult:
         with self._write() as conn:
             return batches.write_batch(conn, batch, utc_now())
+
+
+_LIVENESS = frozenset({FieldKind.STATUS, FieldKind.FINISHED_AT, FieldKind.DURATION})
+
+
+def _reads_liveness(filter: RunFilter) -> bool:
+    """Whether a search depends on what recording a silent run lost changes: its status
+    (``running`` or ``lost`` in ``statuses``) or, in ``where`` and ``order_by``, its status,
+    finish time or duration."""
+    if filter.statuses & {Status.RUNNING, Status.LOST}:
+        return True
+    if filter.where_expr is not None and where_fields(filter.where_expr) & _LIVENESS:
+        return True
+    return any(k.field.kind in _LIVENESS for k in filter.order_keys)
 
 
 def _one_run(items: Sequence[NewMetadata | NewArtifact | NewLogLine]) -> Pathspec:
