@@ -9,10 +9,12 @@ import pytest
 import flowtrail.errors as errors
 from flowtrail.errors import (
     AlreadyExists,
+    ArtifactError,
     BlobCorrupted,
     FlowtrailError,
     Forbidden,
     InvalidArgument,
+    InvalidFlow,
     InvalidPathspec,
     InvalidQuery,
     InvalidTag,
@@ -20,8 +22,10 @@ from flowtrail.errors import (
     NamespaceMismatch,
     NotFound,
     SchemaMismatch,
+    StepTimeout,
     StoreUnavailable,
     Unauthorized,
+    WorkerDied,
     error_for_code,
 )
 
@@ -40,6 +44,10 @@ STATUS = {
     StoreUnavailable: 503,
     SchemaMismatch: 503,
     BlobCorrupted: 500,
+    InvalidFlow: 400,
+    ArtifactError: 400,
+    WorkerDied: 500,
+    StepTimeout: 500,
 }
 
 
