@@ -1,21 +1,24 @@
-"""The store bench runs end to end: ``bench/store.py --quick`` on SQLite, in a subprocess.
+"""The benches run end to end, in subprocesses: ``bench/store.py --quick`` on SQLite, and
+``bench/runtime.py --quick`` on flowtrail with a Metaflow that cannot be had.
 
-Only that it runs and reports every measurement is checked; speed is never asserted here
+Only that they run and report every measurement is checked; speed is never asserted here
 (the figures of a shared, noisy machine mean nothing in a test).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "store.py"
+RUNTIME_BENCH = BENCH.with_name("runtime.py")
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, bench: Path = BENCH) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(BENCH), *args],
+        [sys.executable, str(bench), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,6 +57,55 @@ def test_bench_help_explains_every_option() -> None:
         "--batches",
         "--seed",
         "--explain",
+        "--quick",
+    ):
+        assert option in result.stdout
+
+
+def test_quick_runtime_bench_reports_flowtrail_and_why_metaflow_is_missing(tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    missing = tmp_path / "no-such-python"
+
+    result = _run(
+        *("--quick", "--metaflow-python", str(missing), "--json", str(figures)),
+        bench=RUNTIME_BENCH,
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "linear (3 steps)" in out, out
+    assert "foreach 5" in out, out
+    assert f"metaflow: unavailable, measured flowtrail alone: --metaflow-python {missing}" in out
+    assert "3-step linear run (interpreter start included) in under 0.5 s:" in out, out
+    assert "1,000-task foreach in under 5 s: not measured" in out, out
+    assert "flowtrail, foreach 5: run 1/1" in result.stderr  # progress goes to stderr
+    saved = json.loads(figures.read_text())
+    runs = {(m["system"], m["flow"]): m for m in saved["measurements"]}
+    assert set(runs) == {("flowtrail", "linear"), ("flowtrail", "foreach-5")}
+    for measurement in runs.values():
+        assert measurement["error"] is None
+        assert len(measurement["samples_s"]) == 1
+    assert runs["flowtrail", "foreach-5"]["tasks"] == 8  # start, 5 tasks, join, end
+    assert set(saved["baseline_s"]) == {"flowtrail"}
+
+
+def test_runtime_bench_help_explains_every_option() -> None:
+    result = _run("--help", bench=RUNTIME_BENCH)
+
+    assert result.returncode == 0, result.stderr
+    for option in (
+        "--sizes",
+        "--repeats",
+        "--metaflow-large-repeats",
+        "--max-workers",
+        "--baseline-samples",
+        "--skip-metaflow",
+        "--metaflow-venv",
+        "--metaflow-requirement",
+        "--metaflow-python",
+        "--install-timeout",
+        "--timeout",
+        "--json",
         "--quick",
     ):
         assert option in result.stdout
