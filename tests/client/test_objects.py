@@ -22,7 +22,7 @@ from flowtrail.client import (
     Task,
     Trigger,
 )
-from flowtrail.errors import InvalidPathspec, NotFound
+from flowtrail.errors import InvalidPathspec, NamespaceMismatch, NotFound
 from flowtrail.model import ExceptionInfo, Status, StepKind, TriggerEvent
 from tests.client.conftest import History
 from tests.client.history import FLOW_SOURCE, HELPER_SOURCE, T0
@@ -34,6 +34,8 @@ def test_flowtrail_lists_the_flows_of_the_namespace(any_history: History) -> Non
     assert root.flows == [Flow("TrainFlow")]
     assert "TrainFlow" in root
     assert "UpstreamFlow" not in root
+    with pytest.raises(NamespaceMismatch, match=r"namespace\(None\)"):
+        root["UpstreamFlow"]
     assert "Nope" not in root
     assert root["TrainFlow"].pathspec == "TrainFlow"
 

@@ -8,13 +8,13 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from flowtrail.client.base import ClientObject, Container, Context, paged
-from flowtrail.errors import InvalidArgument, InvalidPathspec, NotFound
+from flowtrail.errors import InvalidArgument
 from flowtrail.model import FlowRecord, Level, RunFilter, Status
 
 if TYPE_CHECKING:
     from flowtrail.client.run import Run
 
-__all__ = ["Flow", "find_runs", "run_filter"]
+__all__ = ["Flow", "find_runs", "run_filter", "tag_counts"]
 
 
 def run_filter(
@@ -30,18 +30,20 @@ def run_filter(
 
     Raises:
         InvalidTag: a tag is malformed.
-        InvalidArgument: ``where`` or ``order_by`` is given to a store without run search.
+        InvalidQuery: ``where`` or ``order_by`` does not parse.
     """
     wanted = set(tags)
     if ctx.namespace is not None:
         wanted.add(ctx.namespace)
-    if where is not None or order_by is not None:
-        raise InvalidArgument(
-            "where= and order_by= need run search, which this flowtrail's store does not offer "
-            "yet; filter by tags instead",
-            details={"where": where, "order_by": order_by},
-        )
-    return RunFilter(flow_name, frozenset(wanted), frozenset(statuses))
+    keys = (order_by,) if isinstance(order_by, str) else tuple(order_by or ())
+    return RunFilter(flow_name, frozenset(wanted), frozenset(statuses), where=where, order_by=keys)
+
+
+def tag_counts(ctx: Context, flow_name: str | None, prefix: str | None) -> dict[str, int]:
+    """Each distinct tag with the number of runs carrying it, ordered by tag, read one page
+    at a time."""
+    counts = paged(lambda page: ctx.store.find_tags(flow_name, prefix, page), 1000)
+    return {count.tag: count.runs for count in counts}
 
 
 def find_runs(ctx: Context, filter: RunFilter, limit: int | None) -> Iterator[Run]:
@@ -117,8 +119,10 @@ class Flow(ClientObject, Container["Run"]):
 
         Args:
             *tags: Tags the runs must all carry (user or system tags).
-            where: A search expression, passed to the store's run search.
-            order_by: Sort keys, passed to the store's run search (newest first without).
+            where: A search condition (see the search reference), such as
+                ``"params.alpha > 0.1 and status = 'succeeded'"``.
+            order_by: Sort keys, each a field with ``-`` in front for descending order
+                (``'-params.alpha'``, or several in a sequence); newest first without.
             limit: At most this many runs; all of them when ``None``.
 
         Returns:
@@ -150,19 +154,12 @@ class Flow(ClientObject, Container["Run"]):
         self._ctx.check(run, record)
         return run
 
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        try:
-            record = self._store.get_run(self._spec.child(name))
-        except (NotFound, InvalidPathspec):
-            return False
-        return self._ctx.namespace is None or self._ctx.namespace in record.tags
-
     def tags(self, prefix: str | None = None) -> dict[str, int]:
-        """Each distinct tag of this flow's runs, with the number of runs carrying it.
+        """Each distinct tag of this flow's runs (user and system tags), ordered by tag,
+        with the number of runs carrying it. The counts take every run of the flow, whatever
+        the namespace.
 
         Args:
             prefix: Only tags starting with this (``'team:'``).
         """
-        raise InvalidArgument("tag counts need the store's find_tags, not available yet")
+        return tag_counts(self._ctx, self._spec.flow, prefix)

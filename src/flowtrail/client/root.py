@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from flowtrail.client.base import UNSET, Container, Context, paged
-from flowtrail.client.flow import Flow, find_runs, run_filter
+from flowtrail.client.flow import Flow, find_runs, run_filter, tag_counts
 from flowtrail.config import Settings
-from flowtrail.errors import InvalidArgument, InvalidPathspec, NotFound
+from flowtrail.errors import NamespaceMismatch
 from flowtrail.model import FlowRecord, Level, PageRequest, Pathspec, RunFilter
 
 if TYPE_CHECKING:
@@ -63,18 +63,15 @@ class Flowtrail(Container[Flow]):
                 yield Flow._from_record(self._ctx, record)
 
     def _child(self, name: str) -> Flow:
-        return Flow._from_record(
-            self._ctx, self._ctx.store.get_flow(Pathspec.parse(name, Level.FLOW).flow)
-        )
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        try:
-            record = self._ctx.store.get_flow(Pathspec.parse(name, Level.FLOW).flow)
-        except (NotFound, InvalidPathspec):
-            return False
-        return self._visible(record)
+        record = self._ctx.store.get_flow(Pathspec.parse(name, Level.FLOW).flow)
+        if not self._visible(record):
+            raise NamespaceMismatch(
+                f"flow {name!r} has no run in the current namespace {self._ctx.namespace!r}; "
+                f"call namespace(None) to see every run, or use Flow({name!r}) to read it "
+                f"anyway",
+                details={"flow": name, "namespace": self._ctx.namespace},
+            )
+        return Flow._from_record(self._ctx, record)
 
     def runs(
         self,
@@ -87,20 +84,21 @@ class Flowtrail(Container[Flow]):
 
         Args:
             *tags: Tags the runs must all carry.
-            where: A search expression, passed to the store's run search.
-            order_by: Sort keys, passed to the store's run search.
+            where: A search condition, as for ``Flow.runs``.
+            order_by: Sort keys, as for ``Flow.runs``; newest first without.
             limit: At most this many runs; all of them when ``None``.
         """
         filter = run_filter(self._ctx, None, tags, where=where, order_by=order_by)
         return find_runs(self._ctx, filter, limit)
 
     def tags(self, prefix: str | None = None) -> dict[str, int]:
-        """Each distinct tag of every run, with the number of runs carrying it.
+        """Each distinct tag of every run (user and system tags), ordered by tag, with the
+        number of runs carrying it. The counts take every run, whatever the namespace.
 
         Args:
             prefix: Only tags starting with this (``'team:'``).
         """
-        raise InvalidArgument("tag counts need the store's find_tags, not available yet")
+        return tag_counts(self._ctx, None, prefix)
 
     def __repr__(self) -> str:
         return f"Flowtrail({self._ctx.provider.describe()!r})"
