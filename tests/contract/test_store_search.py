@@ -316,6 +316,10 @@ def test_where_with_the_other_conditions(history: MetadataStore) -> None:
     assert _ids(history, "params.alpha > 0.2", user="bob", statuses=["failed"]) == ["6"]
     assert _ids(history, "tag = 'env:dev'", tags=["prod"]) == ["5", "3"]
     assert _ids(history, "tag = 'prod'", order_by=["-data.accuracy"]) == ["7", "5", "3", "1"]
+    # an order on a parameter with tags: its runs having a number, then those lacking one
+    assert _ids(history, "tag != 'prod'", order_by=["-params.alpha"]) == ["6", "4", "2", "8"]
+    assert _ids(history, order_by=["params.alpha"], tags=["team:ml"]) == ["3", "6"]
+    assert _ids(history, "tag = 'odd:[x]*?'", order_by=["-params.alpha"]) == ["8"]
     assert history.find_runs(RunFilter.of("Nobody", where="tag = 'prod'")).items == ()
 
 

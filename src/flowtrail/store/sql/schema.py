@@ -21,6 +21,7 @@ from flowtrail.model.time import from_epoch_ms, to_epoch_ms
 
 __all__ = [
     "JSON",
+    "SEARCHABLE_METADATA",
     "EpochMs",
     "artifacts",
     "attempts",
@@ -71,6 +72,18 @@ _NAME = sa.String(255)
 #: compares bytes anyway): prefix ranges and listings ordered by it agree everywhere.
 _TAG = sa.String(500).with_variant(postgresql.VARCHAR(500, collation="C"), "postgresql")
 _PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid
+
+
+def _partial(condition: str) -> dict[str, Any]:
+    """The options of a partial index (on the rows where ``condition`` holds), for both
+    databases. SQLite uses one only for a query that repeats the condition (its constants
+    written, not bound) or, for ``x IS NOT NULL``, that compares ``x``."""
+    return {"sqlite_where": sa.text(condition), "postgresql_where": sa.text(condition)}
+
+
+#: The metadata a search compares: a run's own entries and the user entries of its tasks
+#: (the system entries of tasks, most of the table, are left out of the search indexes).
+SEARCHABLE_METADATA = "task_pk IS NULL OR type = 'user'"
 
 
 def _fk(column: str, target: str, *, nullable: bool = False) -> sa.Column[int]:
@@ -150,8 +163,8 @@ run_params = sa.Table(
     # a parameter of a run (conditions probe it)
     sa.PrimaryKeyConstraint("run_pk", "name"),
     # runs by a numeric parameter, across flows and within a flow
-    sa.Index(None, "name", "value_num", "run_pk"),
-    sa.Index(None, "flow_pk", "name", "value_num", "run_pk"),
+    sa.Index(None, "name", "value_num", "run_pk", **_partial("value_num IS NOT NULL")),
+    sa.Index(None, "flow_pk", "name", "value_num", "run_pk", **_partial("value_num IS NOT NULL")),
 )
 
 steps = sa.Table(
@@ -225,9 +238,16 @@ metadata_entries = sa.Table(
     sa.Index(None, "run_pk", "task_pk", "pk"),
     # tasks are deleted with their run; this serves the cascade from a task too
     sa.Index(None, "task_pk"),
-    # search: does a run have a value of this field (probe), which runs have one (drive)
-    sa.Index(None, "run_pk", "field_name", "value_num"),
-    sa.Index(None, "field_name", "value_num", "run_pk"),
+    # search: does a run have a value of this field (probe), which runs have a number
+    # (drive); only the entries a search compares
+    sa.Index(None, "run_pk", "field_name", "value_num", **_partial(SEARCHABLE_METADATA)),
+    sa.Index(
+        None,
+        "field_name",
+        "value_num",
+        "run_pk",
+        **_partial(f"value_num IS NOT NULL AND ({SEARCHABLE_METADATA})"),
+    ),
 )
 
 artifacts = sa.Table(
@@ -250,9 +270,9 @@ artifacts = sa.Table(
     # the artifacts of a task by name, and the latest attempt of one name
     sa.UniqueConstraint("task_pk", "name", "attempt"),
     # search: does a run have a value of this artifact (probe; also the run cascade),
-    # which runs have one (drive)
+    # which runs have a number (drive)
     sa.Index(None, "run_pk", "name", "value_num"),
-    sa.Index(None, "name", "value_num", "run_pk"),
+    sa.Index(None, "name", "value_num", "run_pk", **_partial("value_num IS NOT NULL")),
 )
 
 log_lines = sa.Table(

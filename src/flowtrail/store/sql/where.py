@@ -125,10 +125,12 @@ def value_source(kind: FieldKind) -> tuple[Any, str, Callable[[Any], list[Condit
     if kind is FieldKind.PARAMS:
         return run_params.alias(), "name", lambda t: []
     if kind is FieldKind.METADATA:
+        # schema.SEARCHABLE_METADATA, word for word and with its constant written (not
+        # bound), so that SQLite uses the partial indexes that hold only these entries
         return (
             metadata_entries.alias(),
             "field_name",
-            lambda t: [sa.or_(t.c.task_pk.is_(None), t.c.type == "user")],
+            lambda t: [sa.or_(t.c.task_pk.is_(None), t.c.type == sa.literal_column("'user'"))],
         )
     if kind is FieldKind.DATA:
         return artifacts.alias(), "name", lambda t: []

@@ -27,6 +27,12 @@ depends_on = None
 PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _CHUNK = 5000
 _MAX_NAME = 255
+# The metadata a search compares: the run's own entries, and the user entries of its tasks.
+_SEARCHABLE_METADATA = "task_pk IS NULL OR type = 'user'"
+
+
+def _partial(condition: str) -> dict[str, Any]:
+    return {"sqlite_where": sa.text(condition), "postgresql_where": sa.text(condition)}
 
 
 def upgrade() -> None:
@@ -52,12 +58,14 @@ def upgrade() -> None:
         "run_params",
         ["name", "value_num", "run_pk"],
         unique=False,
+        **_partial("value_num IS NOT NULL"),
     )
     op.create_index(
         op.f("ix_run_params_flow_pk_name_value_num_run_pk"),
         "run_params",
         ["flow_pk", "name", "value_num", "run_pk"],
         unique=False,
+        **_partial("value_num IS NOT NULL"),
     )
     op.create_index(
         op.f("ix_runs_flow_pk_created_at_pk"), "runs", ["flow_pk", "created_at", "pk"], unique=False
@@ -68,12 +76,14 @@ def upgrade() -> None:
         "metadata_entries",
         ["run_pk", "field_name", "value_num"],
         unique=False,
+        **_partial(_SEARCHABLE_METADATA),
     )
     op.create_index(
         op.f("ix_metadata_entries_field_name_value_num_run_pk"),
         "metadata_entries",
         ["field_name", "value_num", "run_pk"],
         unique=False,
+        **_partial(f"value_num IS NOT NULL AND ({_SEARCHABLE_METADATA})"),
     )
     # (run_pk, name, value_num) serves everything (run_pk) did.
     op.drop_index(op.f("ix_artifacts_run_pk"), table_name="artifacts")
@@ -88,6 +98,7 @@ def upgrade() -> None:
         "artifacts",
         ["name", "value_num", "run_pk"],
         unique=False,
+        **_partial("value_num IS NOT NULL"),
     )
     if op.get_bind().dialect.name == "postgresql":
         op.alter_column(
