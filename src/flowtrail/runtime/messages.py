@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowtrail.model import ExceptionInfo
 
-__all__ = ["ArtifactRef", "LogChunk", "RunContext", "TaskOrder", "TaskResult"]
+__all__ = [
+    "ArtifactRef",
+    "LogChunk",
+    "RunContext",
+    "TaskOrder",
+    "TaskResult",
+    "exception_info",
+    "pickled_exception",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +105,27 @@ class TaskResult:
     metadata: tuple[tuple[str, Any, int], ...] = ()
     started_ms: int = 0
     finished_ms: int = 0
+
+
+def exception_info(exc: BaseException) -> ExceptionInfo:
+    """How an attempt's exception is recorded: its type (builtins by their bare name), its
+    message, and its traceback when it was raised."""
+    kind = type(exc)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else (f"{kind.__module__}.{kind.__qualname__}")
+    )
+    trace = "".join(traceback.format_exception(exc)) if exc.__traceback__ is not None else ""
+    return ExceptionInfo(name, str(exc), trace)
+
+
+def pickled_exception(exc: BaseException) -> bytes | None:
+    """The exception pickled for ``@catch``, or ``None`` when it cannot travel (it is then
+    known by its recorded text)."""
+    try:
+        data = pickle.dumps(exc, protocol=5)
+        pickle.loads(data)
+    except Exception:
+        return None
+    return data

@@ -37,7 +37,15 @@ from flowtrail.model import (
 from flowtrail.runtime.decorators import StepOptions, options_of
 from flowtrail.runtime.executor import AttemptLost, Event, Executor
 from flowtrail.runtime.graph import FlowGraph, StepNode, Transition
-from flowtrail.runtime.messages import ArtifactRef, LogChunk, RunContext, TaskOrder, TaskResult
+from flowtrail.runtime.messages import (
+    ArtifactRef,
+    LogChunk,
+    RunContext,
+    TaskOrder,
+    TaskResult,
+    exception_info,
+    pickled_exception,
+)
 from flowtrail.runtime.progress import Progress
 from flowtrail.runtime.recorder import Recorder
 from flowtrail.runtime.resume import Clone, Origin
@@ -327,8 +335,8 @@ class Scheduler:
                 )
                 self._attempt_failed(
                     task,
-                    ExceptionInfo(_type_name(error), error.message, ""),
-                    _pickle(error),
+                    exception_info(error),
+                    pickled_exception(error),
                     note=" (timed out)",
                 )
 
@@ -348,8 +356,8 @@ class Scheduler:
             )
             self._attempt_failed(
                 task,
-                ExceptionInfo(_type_name(error), error.message, ""),
-                _pickle(error),
+                exception_info(error),
+                pickled_exception(error),
                 note=f" ({event.reason})",
             )
             return
@@ -607,17 +615,3 @@ class Scheduler:
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
-
-
-def _type_name(error: BaseException) -> str:
-    kind = type(error)
-    return f"{kind.__module__}.{kind.__qualname__}"
-
-
-def _pickle(error: BaseException) -> bytes | None:
-    try:
-        data = pickle.dumps(error, protocol=5)
-        pickle.loads(data)
-    except Exception:
-        return None
-    return data

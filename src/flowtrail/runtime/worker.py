@@ -7,19 +7,16 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
-import pickle
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any
 
 from flowtrail.blobs import BlobStore, deserialize, open_blob_store, serialize
 from flowtrail.errors import ArtifactError, InvalidFlow
-from flowtrail.model import ExceptionInfo
 from flowtrail.runtime.current import TaskContext, current
 from flowtrail.runtime.graph import FlowGraph, Transition
 from flowtrail.runtime.messages import (
@@ -29,6 +26,8 @@ from flowtrail.runtime.messages import (
     TaskOrder,
     TaskResult,
     View,
+    exception_info,
+    pickled_exception,
 )
 from flowtrail.runtime.spec import FlowSpec, Inputs, _TaskState
 
@@ -216,8 +215,8 @@ def _attempt(
         return TaskResult(
             order.key,
             False,
-            exception=_info(exc),
-            exception_blob=_pickled(exc),
+            exception=exception_info(exc),
+            exception_blob=pickled_exception(exc),
             metadata=tuple(context.metadata),
             started_ms=started,
             finished_ms=now_ms(),
@@ -278,25 +277,6 @@ def _store(step_name: str, flow: FlowSpec, state: _TaskState, blobs: BlobStore) 
             ref.sha, len(packed.data), packed.python_type, packed.encoding.value, packed.scalar
         )
     return view
-
-
-def _info(exc: BaseException) -> ExceptionInfo:
-    kind = type(exc)
-    name = (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else (f"{kind.__module__}.{kind.__qualname__}")
-    )
-    return ExceptionInfo(name, str(exc), "".join(traceback.format_exception(exc)))
-
-
-def _pickled(exc: BaseException) -> bytes | None:
-    try:
-        data = pickle.dumps(exc, protocol=5)
-        pickle.loads(data)
-    except Exception:
-        return None
-    return data
 
 
 def exit_now(code: int = 0) -> None:
