@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowtrail.model import to_epoch_ms, utc_now
 from flowtrail.runtime.messages import RunContext
 
 __all__ = ["Current", "current"]
@@ -98,7 +98,7 @@ class Current:
         """
         if self._task is None:
             raise RuntimeError("current.set_metadata(...) works only inside a running step")
-        now = int(_dt.datetime.now(_dt.UTC).timestamp() * 1000)
+        now = to_epoch_ms(utc_now())
         self._task.metadata.append((str(key), value, now))
 
     def __repr__(self) -> str:

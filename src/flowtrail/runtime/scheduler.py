@@ -33,6 +33,7 @@ from flowtrail.model import (
     Status,
     TaskStatusChange,
     from_epoch_ms,
+    utc_now,
 )
 from flowtrail.runtime.decorators import StepOptions, options_of
 from flowtrail.runtime.executor import AttemptLost, Event, Executor
@@ -186,7 +187,7 @@ class Scheduler:
             return self._finish(Status.FAILED if self._failed else Status.SUCCEEDED)
         except BaseException:
             self.executor.shutdown()
-            self._stop_running(Status.FAILED)
+            self._stop_running()
             with contextlib.suppress(FlowtrailError):
                 self.recorder.flush(Status.FAILED)
             raise
@@ -205,7 +206,7 @@ class Scheduler:
     def _finish(self, status: Status) -> RunOutcome:
         self.executor.shutdown()
         if status is not Status.SUCCEEDED:
-            self._stop_running(Status.CANCELLED if status is Status.CANCELLED else Status.FAILED)
+            self._stop_running()
         self.recorder.flush(status)
         failure = self._failed
         outcome = RunOutcome(
@@ -217,10 +218,12 @@ class Scheduler:
         self.progress.run_ended(str(self.run), status.value, outcome.describe())
         return outcome
 
-    def _stop_running(self, run_status: Status) -> None:
-        """Record every attempt still running, and every task not started, as cancelled."""
-        now = _now()
-        for task in list(self._running.values()):
+    def _stop_running(self) -> None:
+        """Stop every attempt still running and record it, and every task not started, as
+        cancelled (after :meth:`Executor.shutdown` there is nothing left to stop)."""
+        now = utc_now()
+        for key, task in list(self._running.items()):
+            self.executor.stop(key)
             self.recorder.attempt_end(
                 AttemptEnd(task.pathspec, task.attempt, Status.CANCELLED, finished_at=now)
             )
@@ -265,14 +268,14 @@ class Scheduler:
         if node.name not in self._steps_recorded:
             self._steps_recorded.add(node.name)
             self.recorder.step(
-                NewStep(self.run.child(node.name), node.kind, node.next_steps, _now())
+                NewStep(self.run.child(node.name), node.kind, node.next_steps, utc_now())
             )
         task = _Task(pathspec, node, stack, parents, view, options_of(node.func), inputs, foreach)
         clone = self.origin.clone_for(node.name, stack) if self.origin is not None else None
         if clone is not None:
             self._clone(task, clone)
             return
-        self.recorder.task(NewTask(pathspec, Status.RUNNING, stack, parents, created_at=_now()))
+        self.recorder.task(NewTask(pathspec, Status.RUNNING, stack, parents, created_at=utc_now()))
         self._ready.append(task)
 
     def _dispatch(self) -> None:
@@ -295,7 +298,7 @@ class Scheduler:
                 task.foreach,
                 task.index,
             )
-            started = _now()
+            started = utc_now()
             pid = self.executor.submit(order)
             task.started = time.monotonic()
             self._running[task.key] = task
@@ -404,7 +407,7 @@ class Scheduler:
         self.recorder.metadata(entries)
 
     def _attempt_succeeded(self, task: _Task, result: TaskResult) -> None:
-        finished = from_epoch_ms(result.finished_ms) if result.finished_ms else _now()
+        finished = from_epoch_ms(result.finished_ms) if result.finished_ms else utc_now()
         self._record_artifacts(task, result.view, finished)
         extra: dict[str, Any] = {"finished_at": finished.isoformat()}
         if result.splits is not None:
@@ -442,7 +445,7 @@ class Scheduler:
     def _attempt_failed(
         self, task: _Task, exception: ExceptionInfo, blob: bytes | None, note: str
     ) -> None:
-        finished = _now()
+        finished = utc_now()
         self.recorder.attempt_end(
             AttemptEnd(task.pathspec, task.attempt, Status.FAILED, exception, finished)
         )
@@ -474,24 +477,13 @@ class Scheduler:
         if self._failed is None:
             self._failed = (task.pathspec, exception)
             # The run has failed: stop what still runs, start nothing new.
-            now = _now()
-            for key, other in list(self._running.items()):
-                self.executor.stop(key)
-                self.recorder.attempt_end(
-                    AttemptEnd(other.pathspec, other.attempt, Status.CANCELLED, finished_at=now)
-                )
-                self.recorder.task_status(TaskStatusChange(other.pathspec, Status.CANCELLED, now))
-            self._running.clear()
-            for other in [*self._ready, *self._waiting]:
-                self.recorder.task_status(TaskStatusChange(other.pathspec, Status.CANCELLED, now))
-            self._ready.clear()
-            self._waiting.clear()
+            self._stop_running()
 
     def _caught(self, task: _Task) -> None:
         """Every attempt failed under ``@catch``: one more attempt stores the exception and
         lets the flow go on."""
         task.attempt += 1
-        now = _now()
+        now = utc_now()
         view = dict(task.view)
         if task.inputs is not None:
             view = dict(self.parameter_view)
@@ -597,7 +589,7 @@ class Scheduler:
                 task.stack,
                 task.parents,
                 origin_pathspec=clone.task.pathspec,
-                created_at=_now(),
+                created_at=utc_now(),
             )
         )
         records = self.origin.copy(clone, task.pathspec)
@@ -611,7 +603,3 @@ class Scheduler:
         )
         self.progress.task_cloned(task.node.name, str(task.pathspec), str(clone.task.pathspec))
         self._advance(task, dict(records.view), records.splits)
-
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.UTC)

@@ -4,7 +4,6 @@ by line, with their times, while the step runs."""
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import os
 import signal
@@ -17,6 +16,7 @@ from typing import Any
 
 from flowtrail.blobs import BlobStore, deserialize, open_blob_store, serialize
 from flowtrail.errors import ArtifactError, InvalidFlow
+from flowtrail.model import to_epoch_ms, utc_now
 from flowtrail.runtime.current import TaskContext, current
 from flowtrail.runtime.graph import FlowGraph, Transition
 from flowtrail.runtime.messages import (
@@ -38,7 +38,7 @@ _CACHE_BYTES = 64 * 1024 * 1024
 
 def now_ms() -> int:
     """The time as epoch milliseconds."""
-    return int(_dt.datetime.now(_dt.UTC).timestamp() * 1000)
+    return to_epoch_ms(utc_now())
 
 
 class _Channel:
