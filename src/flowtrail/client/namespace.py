@@ -9,9 +9,9 @@ import time.
 
 from __future__ import annotations
 
-import getpass
 import threading
 
+from flowtrail.config.identity import current_user
 from flowtrail.model import validate_tag
 
 __all__ = ["default_namespace", "get_namespace", "namespace", "user_namespace"]
@@ -23,11 +23,7 @@ _current: object = _UNSET  # a str, None (every namespace) or _UNSET (the defaul
 
 def user_namespace() -> str:
     """The default namespace: ``user:`` and the login name of the current user."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no USER/LOGNAME variable and no password-file entry
-        user = "unknown"
-    return f"user:{user}"
+    return f"user:{current_user()}"
 
 
 def namespace(ns: str | None) -> str | None:

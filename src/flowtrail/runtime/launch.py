@@ -7,7 +7,6 @@ nothing to resume) is checked before the run is recorded, so a bad command recor
 from __future__ import annotations
 
 import datetime as _dt
-import getpass
 import inspect
 import platform
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 from flowtrail.blobs import BlobStore, open_blob_store, serialize
 from flowtrail.config import Settings
+from flowtrail.config.identity import current_user
 from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidFlow, NotFound
 from flowtrail.model import (
     NewRun,
@@ -174,7 +174,7 @@ def _launch(
                 f"run {name}/{request.run_id} exists already; choose another --run-id",
                 details={"run": f"{name}/{request.run_id}"},
             )
-    user = _username()
+    user = current_user()
     system_tags = {
         f"user:{user}",
         f"runtime:{executor.name}",
@@ -235,7 +235,7 @@ def _launch(
 def _origin_run(store: MetadataStore, flow: str, run_id: str) -> Any:
     if run_id:
         return store.get_run(Pathspec(flow, run_id))
-    user = _username()
+    user = current_user()
     page = store.find_runs(RunFilter(flow, tags=frozenset({f"user:{user}"})), PageRequest(1))
     if not page.items:
         raise InvalidArgument(f"flow {flow!r} has no run of user {user!r} to resume")
@@ -250,13 +250,6 @@ def _flow_file(flow_cls: type) -> Path | None:
     if path is None or not Path(path).is_file():
         return None
     return Path(path)
-
-
-def _username() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def _version() -> str:
