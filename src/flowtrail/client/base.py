@@ -14,7 +14,15 @@ from flowtrail.client.namespace import get_namespace
 from flowtrail.client.provider import Provider, current_provider
 from flowtrail.config import Settings
 from flowtrail.errors import InvalidArgument, InvalidPathspec, NamespaceMismatch, NotFound
-from flowtrail.model import DEFAULT_PAGE_SIZE, Level, Page, PageRequest, Pathspec, RunRecord
+from flowtrail.model import (
+    DEFAULT_PAGE_SIZE,
+    Level,
+    Page,
+    PageRequest,
+    Pathspec,
+    RunRecord,
+    iter_pages,
+)
 
 if TYPE_CHECKING:
     from flowtrail.blobs import BlobStore
@@ -41,11 +49,7 @@ def paged(fetch: Callable[[PageRequest], Page[T]], first: int = _FIRST_PAGE) -> 
         fetch: Reads one page (``lambda page: store.find_runs(filter, page)``).
         first: The size of the first page; later pages hold up to 100 items.
     """
-    request: PageRequest | None = PageRequest(first)
-    while request is not None:
-        page = fetch(request)
-        yield from page.items
-        request = page.next_request(DEFAULT_PAGE_SIZE)
+    return iter_pages(fetch, first, DEFAULT_PAGE_SIZE)
 
 
 @dataclass(frozen=True, slots=True)

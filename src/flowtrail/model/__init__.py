@@ -10,6 +10,7 @@ from flowtrail.model.query import (
     Page,
     PageRequest,
     RunFilter,
+    iter_pages,
 )
 from flowtrail.model.records import (
     ArtifactRecord,
@@ -124,6 +125,7 @@ __all__ = [
     "check_transition",
     "from_epoch_ms",
     "is_system_tag",
+    "iter_pages",
     "parse_order_by",
     "parse_where",
     "to_epoch_ms",

@@ -7,7 +7,7 @@ opaque ``cursor``; the :class:`Page` answered holds the items and the cursor of 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -27,6 +27,7 @@ __all__ = [
     "Page",
     "PageRequest",
     "RunFilter",
+    "iter_pages",
 ]
 
 T = TypeVar("T")
@@ -73,6 +74,25 @@ class Page(Generic[T]):
         if self.next_cursor is None:
             return None
         return PageRequest(limit or max(len(self.items), 1), self.next_cursor)
+
+
+def iter_pages(
+    fetch: Callable[[PageRequest], Page[T]],
+    first: int = DEFAULT_PAGE_SIZE,
+    later: int = DEFAULT_PAGE_SIZE,
+) -> Iterator[T]:
+    """Yield every item of a ``find_*`` listing, fetching one page at a time as needed.
+
+    Args:
+        fetch: Reads one page (``lambda page: store.find_tasks(run, page)``).
+        first: The size of the first page.
+        later: The size of each following page.
+    """
+    request: PageRequest | None = PageRequest(first)
+    while request is not None:
+        page = fetch(request)
+        yield from page.items
+        request = page.next_request(later)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ metadata and log lines are recorded again under the new task, with ``origin_path
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +16,11 @@ from flowtrail.model import (
     NewAttempt,
     NewLogLine,
     NewMetadata,
-    PageRequest,
     Pathspec,
     RunRecord,
     Status,
     TaskRecord,
+    iter_pages,
 )
 from flowtrail.runtime.graph import FlowGraph
 from flowtrail.runtime.messages import ArtifactRef
@@ -29,7 +28,7 @@ from flowtrail.store import MetadataStore
 
 __all__ = ["Clone", "Copied", "Origin"]
 
-_PAGE = PageRequest(1000)
+_PAGE = 1000  # rows per page when reading a whole origin task or run
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +73,7 @@ class Origin:
         self.run_id = run.pathspec.run_id or ""
         self._tasks: dict[tuple[str, tuple[int, ...]], TaskRecord] = {}
         by_step: dict[str, list[TaskRecord]] = {}
-        for task in _all(store, run.pathspec):
+        for task in iter_pages(lambda page: store.find_tasks(run.pathspec, page), _PAGE, _PAGE):
             step_name = task.pathspec.step or ""
             by_step.setdefault(step_name, []).append(task)
             self._tasks[(step_name, _indices(task.foreach_stack))] = task
@@ -117,7 +116,9 @@ class Origin:
         number = attempt.number
         metadata = []
         splits: int | None = None
-        for entry in _pages(lambda page: self.store.find_metadata(source, page, attempt=number)):
+        for entry in iter_pages(
+            lambda page: self.store.find_metadata(source, page, attempt=number), _PAGE, _PAGE
+        ):
             value: Any = entry.value
             metadata.append(
                 NewMetadata(target, entry.field_name, value, entry.type, number, entry.created_at)
@@ -126,7 +127,9 @@ class Origin:
                 splits = int(entry.value.to_number() or 0)
         artifacts = []
         view: dict[str, ArtifactRef] = {}
-        for art in _pages(lambda page: self.store.find_artifacts(source, page, attempt=number)):
+        for art in iter_pages(
+            lambda page: self.store.find_artifacts(source, page, attempt=number), _PAGE, _PAGE
+        ):
             name = art.pathspec.artifact or ""
             artifacts.append(
                 NewArtifact(
@@ -179,15 +182,3 @@ def _reachable(graph: FlowGraph, step: str) -> set[str]:
                 seen.add(target)
                 todo.append(target)
     return seen
-
-
-def _all(store: MetadataStore, run: Pathspec) -> Iterator[TaskRecord]:
-    return _pages(lambda page: store.find_tasks(run, page))
-
-
-def _pages(fetch: Any) -> Iterator[Any]:
-    request: PageRequest | None = _PAGE
-    while request is not None:
-        page = fetch(request)
-        yield from page.items
-        request = page.next_request()
