@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flowtrail.client.base import UNSET, Context, RunScoped
+from flowtrail.client.base import UNSET, Context, RunScoped, check_attempt
 from flowtrail.config import Settings
-from flowtrail.errors import InvalidArgument
 from flowtrail.model import ArtifactRecord, Level, Pathspec, Scalar
 
 if TYPE_CHECKING:
@@ -47,10 +46,7 @@ class DataArtifact(RunScoped):
         _namespace_check: bool = True,
         _current_namespace: str | None = UNSET,
     ) -> None:
-        if attempt is not None and (
-            not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 0
-        ):
-            raise InvalidArgument(f"attempts count from 0; attempt must be an int, got {attempt!r}")
+        check_attempt(attempt)
         self._asked = attempt
         self._value = _MISSING
         super().__init__(

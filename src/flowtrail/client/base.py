@@ -105,6 +105,14 @@ class Context:
             )
 
 
+def check_attempt(attempt: int | None) -> None:
+    """Refuse an attempt number that is not ``None`` or an int >= 0 (``Task``, ``DataArtifact``)."""
+    if attempt is not None and (
+        not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 0
+    ):
+        raise InvalidArgument(f"attempts count from 0; attempt must be an int, got {attempt!r}")
+
+
 def parse_pathspec(pathspec: str | Pathspec, level: Level) -> Pathspec:
     """A pathspec of exactly ``level``, from text or a :class:`Pathspec`.
 

@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flowtrail.client.artifact import DataArtifact
-from flowtrail.client.base import UNSET, Container, Context, RunScoped, paged
+from flowtrail.client.base import UNSET, Container, Context, RunScoped, check_attempt, paged
 from flowtrail.client.code import Code
 from flowtrail.client.data import Artifacts, Data
 from flowtrail.client.entries import Metadata
 from flowtrail.config import Settings
-from flowtrail.errors import InvalidArgument, NotFound
+from flowtrail.errors import NotFound
 from flowtrail.model import (
     TERMINAL,
     ArtifactRecord,
@@ -68,10 +68,7 @@ class Task(RunScoped, Container[DataArtifact]):
         _namespace_check: bool = True,
         _current_namespace: str | None = UNSET,
     ) -> None:
-        if attempt is not None and (
-            not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 0
-        ):
-            raise InvalidArgument(f"attempts count from 0; attempt must be an int, got {attempt!r}")
+        check_attempt(attempt)
         self._asked = attempt
         self._attempt: AttemptRecord | None = None
         self._artifact_cache: tuple[ArtifactRecord, ...] | None = None
