@@ -8,8 +8,17 @@ Measured, each as ``python flow.py run`` in a subprocess, wall time from launch 
 * foreach fan-outs of 100 and 1,000 tasks (start -> foreach each -> join -> end), each task
   storing one integer and the join summing them.
 
-Per-task overhead = (wall time - an empty interpreter's start, ``python -c pass``) / tasks,
-where a fan-out of N counts N + 3 tasks (start, join and end). Both systems run the same
+Two per-task figures are printed for each fan-out:
+
+* amortised = (wall time - an empty interpreter's start, ``python -c pass``) / tasks, where a
+  fan-out of N counts N + 3 tasks (start, join and end): start-up (imports, opening the
+  history, starting workers) is spread over the tasks, so it shrinks as N grows;
+* marginal = (wall time of the fan-out of N - wall time of the linear flow) / N: what one
+  more task costs once the run is going (the linear flow runs the same start, join-less
+  end and start-up, so the difference is the N tasks and the join).
+
+The goal (per-task overhead 50x lower than Metaflow's) is judged on both, each printed with
+its verdict. Both systems run the same
 flow source (only the import differs) with ``--max-workers 2``, each flow in its own
 temporary folder (so each records into a history of its own), after one untimed run of the
 linear flow there that creates the history (its time is reported as the first run).
@@ -54,7 +63,7 @@ GOAL_LINEAR_S = 0.5
 LARGE_FANOUT = 1_000  # Metaflow fan-outs this wide run --metaflow-large-repeats times
 HEADERS = (
     *("flow", "tasks", "system", "runs", "median s", "min s", "max s"),
-    *("per-task ms", "metaflow/flowtrail"),
+    *("amortised ms/task", "marginal ms/task", "metaflow/flowtrail"),
 )
 
 # -- the flows -------------------------------------------------------------------------------
@@ -360,8 +369,17 @@ class Report:
         found = [m for m in self.measurements if m.system == system and m.case == case]
         return found[0] if found and found[0].samples_s else None
 
-    def ratios(self, case: Case) -> tuple[float, float] | None:
-        """Metaflow / flowtrail: of the median wall time, and of the per-task overhead."""
+    def marginal_ms(self, m: Measurement) -> float | None:
+        """What one more task costs: (median of the fan-out - median of the linear flow) / its
+        width, in ms; None for the linear flow or when that system's linear runs failed."""
+        linear = self.find(m.system, Case())
+        if m.case.width is None or linear is None or not m.samples_s:
+            return None
+        return (m.median_s - linear.median_s) / m.case.width * 1_000
+
+    def ratios(self, case: Case) -> tuple[float, float, float | None] | None:
+        """Metaflow / flowtrail: of the median wall time, of the amortised per-task overhead
+        and of the marginal per-task cost (None for the linear flow)."""
         ours, theirs = self.find(FLOWTRAIL, case), self.find(METAFLOW, case)
         if ours is None or theirs is None:
             return None
@@ -369,22 +387,33 @@ class Report:
         overhead = theirs.overhead_ms(self.baselines[METAFLOW]) / max(
             ours.overhead_ms(self.baselines[FLOWTRAIL]), 1e-9
         )
-        return wall, overhead
+        ours_marginal, theirs_marginal = self.marginal_ms(ours), self.marginal_ms(theirs)
+        marginal = (
+            theirs_marginal / max(ours_marginal, 1e-9)
+            if ours_marginal is not None and theirs_marginal is not None
+            else None
+        )
+        return wall, overhead, marginal
 
     def rows(self) -> list[list[str]]:
         rows = []
         for m in self.measurements:
             cells = [m.case.label, f"{m.case.tasks:,}", m.system]
             if not m.samples_s:
-                rows.append([*cells, "0", "failed", "", "", "", m.error or ""])
+                rows.append([*cells, "0", "failed", "", "", "", "", m.error or ""])
                 continue
             cells += [str(len(m.samples_s)), f"{m.median_s:.2f}"]
             cells += [f"{min(m.samples_s):.2f}", f"{max(m.samples_s):.2f}"]
             cells.append(f"{m.overhead_ms(self.baselines[m.system]):.2f}")
+            marginal = self.marginal_ms(m)
+            cells.append("" if marginal is None else f"{marginal:.2f}")
             ratios = self.ratios(m.case) if m.system == METAFLOW else None
-            cells.append(
-                f"{_times(ratios[0])} wall, {_times(ratios[1])} per task" if ratios else ""
-            )
+            text = ""
+            if ratios:
+                text = f"{_times(ratios[0])} wall, {_times(ratios[1])} amortised"
+                if ratios[2] is not None:
+                    text += f", {_times(ratios[2])} marginal"
+            cells.append(text)
             rows.append(cells)
         return rows
 
@@ -400,14 +429,23 @@ class Report:
             if ours is None or theirs is None:
                 lines.append(f"{goal}, {case.label}: not measured (a run failed)")
                 continue
-            ours_ms = ours.overhead_ms(self.baselines[FLOWTRAIL])
-            theirs_ms = theirs.overhead_ms(self.baselines[METAFLOW])
-            ratio = theirs_ms / max(ours_ms, 1e-9)
-            verdict = "met" if ratio >= GOAL_OVERHEAD_RATIO else "MISSED"
-            lines.append(
-                f"{goal}, {case.label}: {ours_ms:.2f} ms vs {theirs_ms:.1f} ms "
-                f"= {_times(ratio)} lower -> {verdict}"
-            )
+            figures = [
+                (
+                    "amortised",
+                    ours.overhead_ms(self.baselines[FLOWTRAIL]),
+                    theirs.overhead_ms(self.baselines[METAFLOW]),
+                ),
+                ("marginal", self.marginal_ms(ours), self.marginal_ms(theirs)),
+            ]
+            for kind, ours_ms, theirs_ms in figures:
+                if ours_ms is None or theirs_ms is None:
+                    continue
+                ratio = theirs_ms / max(ours_ms, 1e-9)
+                verdict = "met" if ratio >= GOAL_OVERHEAD_RATIO else "MISSED"
+                lines.append(
+                    f"{goal}, {case.label}, {kind}: {ours_ms:.2f} ms vs {theirs_ms:.1f} ms "
+                    f"= {_times(ratio)} lower -> {verdict}"
+                )
         for case, goal, what in (
             (Case(GOAL_FOREACH_TASKS), GOAL_FOREACH_S, f"{GOAL_FOREACH_TASKS:,}-task foreach"),
             (Case(), GOAL_LINEAR_S, "3-step linear run (interpreter start included)"),
@@ -442,12 +480,13 @@ class Report:
                     "per_task_overhead_ms": (
                         m.overhead_ms(self.baselines[m.system]) if m.samples_s else None
                     ),
+                    "marginal_per_task_ms": self.marginal_ms(m),
                     "error": m.error,
                 }
                 for m in self.measurements
             ],
             "ratios_metaflow_over_flowtrail": {
-                case.key: {"wall": r[0], "per_task_overhead": r[1]}
+                case.key: {"wall": r[0], "per_task_overhead": r[1], "marginal_per_task": r[2]}
                 for case in dict.fromkeys(m.case for m in self.measurements)
                 if (r := self.ratios(case)) is not None
             },
@@ -458,8 +497,9 @@ class Report:
         print()
         print(
             f"Wall time of `python flow.py run` in a subprocess, interpreter start included, "
-            f"--max-workers {self.max_workers} for both; per-task ms = (median - empty "
-            f"interpreter) / tasks"
+            f"--max-workers {self.max_workers} for both; amortised ms/task = (median - empty "
+            f"interpreter) / tasks; marginal ms/task = (median - median of the linear flow) / "
+            f"width"
         )
         print(render_table(HEADERS, self.rows()))
         print()
