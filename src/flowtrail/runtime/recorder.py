@@ -3,6 +3,7 @@ batches, a few times a second and at every turn of the run, never only at the en
 
 from __future__ import annotations
 
+import collections
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from flowtrail.model import (
 from flowtrail.store import MetadataStore
 
 __all__ = ["Recorder"]
+
+_FIRST_DELAY = 0.05  # seconds before the first retry of an unavailable store; doubles to 2
 
 
 @dataclass(slots=True)
@@ -59,7 +62,8 @@ class Recorder:
         interval: Seconds records may wait before they are written.
         heartbeat_every: Seconds between heartbeats when nothing else is written.
         max_records: A batch is written as soon as it holds this many records.
-        retry_for: Seconds to keep retrying a store that is unavailable before giving up.
+        retry_for: Seconds a store may stay unavailable (records are held and retried
+            meanwhile) before the run gives up.
     """
 
     def __init__(
@@ -81,6 +85,10 @@ class Recorder:
         self.pending = _Pending()
         self._oldest: float | None = None
         self._last_write = time.monotonic()
+        self._outbox: collections.deque[Batch] = collections.deque()
+        self._down_since: float | None = None  # when the store stopped answering
+        self._retry_at = 0.0
+        self._delay = _FIRST_DELAY
         self.batches = 0
 
     def _touch(self) -> None:
@@ -128,26 +136,94 @@ class Recorder:
         self.pending.task_statuses.append(item)
 
     def due(self) -> bool:
-        """Whether it is time to write (records waited long enough, or a heartbeat is due)."""
+        """Whether it is time to write (records waited long enough, a heartbeat is due, or
+        batches held back by an unavailable store may be retried)."""
         now = time.monotonic()
+        if self._outbox:
+            return now >= self._retry_at
         if self.pending.size() >= self.max_records:
             return True
         if self._oldest is not None and now - self._oldest >= self.interval:
             return True
         return now - self._last_write >= self.heartbeat_every
 
-    def flush(self, run_status: Status | None = None) -> None:
+    @property
+    def held(self) -> int:
+        """Batches written but not yet accepted by the store (it was unavailable)."""
+        return len(self._outbox)
+
+    def flush(self, run_status: Status | None = None, *, wait: bool = False) -> None:
         """Write everything gathered (with a heartbeat, and the run's status if given).
 
-        A store that is unavailable is retried with backoff for ``retry_for`` seconds; the
-        batch id stays the same, so a batch that was applied before the error is not applied
-        twice.
+        Batches go out in the order they were made. When the store is unavailable the
+        batch is held, with any earlier ones, and sent again on a later call: the run goes
+        on meanwhile, and a store that comes back within ``retry_for`` seconds receives
+        everything. Each batch keeps its id, so one the store applied before the error
+        reached us is not applied twice.
+
+        Args:
+            run_status: The run's new status, written with this batch.
+            wait: Keep retrying (with backoff) until every batch is accepted or
+                ``retry_for`` has passed, instead of returning with batches held (the end
+                of a run waits; the loop does not).
 
         Raises:
-            StoreUnavailable: the store stayed away longer than ``retry_for``.
+            StoreUnavailable: the store has been unavailable for longer than ``retry_for``
+                seconds (the message says since when and what is lost).
         """
+        if self.pending.size() or run_status is not None or not self._outbox:
+            self._outbox.append(self._batch(run_status))
+        while True:
+            try:
+                self._send_held()
+                return
+            except StoreUnavailable as exc:
+                now = time.monotonic()
+                if self._down_since is None:
+                    self._down_since = now
+                self._retry_at = now + self._delay
+                down_for = now - self._down_since
+                if down_for >= self.retry_for:
+                    raise StoreUnavailable(
+                        f"the metadata store has been unavailable for {down_for:.0f} s "
+                        f"(the limit is {self.retry_for:g} s): the run stops. Everything "
+                        f"recorded before is kept; {self._held_records()} records of the "
+                        f"last {len(self._outbox)} batches were not written. Last error: "
+                        f"{exc.message}",
+                        details={"run": str(self.run), "unavailable_s": round(down_for, 1)},
+                    ) from exc
+                if not wait:
+                    self._delay = min(self._delay * 2, 2.0)
+                    return
+                time.sleep(min(self._delay, max(self.retry_for - down_for, 0.0)))
+                self._delay = min(self._delay * 2, 2.0)
+
+    def _send_held(self) -> None:
+        while self._outbox:
+            self.store.write_batch(self._outbox[0])
+            self._outbox.popleft()
+            self.batches += 1
+        self._down_since = None
+        self._delay = _FIRST_DELAY
+        self._last_write = time.monotonic()
+
+    def _held_records(self) -> int:
+        return sum(
+            len(b.steps)
+            + len(b.tasks)
+            + len(b.attempts)
+            + len(b.metadata)
+            + len(b.artifacts)
+            + len(b.log_lines)
+            + len(b.attempt_ends)
+            + len(b.task_statuses)
+            for b in self._outbox
+        )
+
+    def _batch(self, run_status: Status | None) -> Batch:
         pending, self.pending = self.pending, _Pending()
-        batch = Batch(
+        self._oldest = None
+        return Batch(
             batch_id=uuid.uuid4().hex,
             run=self.run,
             steps=tuple(pending.steps),
@@ -161,17 +237,3 @@ class Recorder:
             heartbeat=True,
             run_status=run_status,
         )
-        deadline = time.monotonic() + self.retry_for
-        delay = 0.05
-        while True:
-            try:
-                self.store.write_batch(batch)
-                break
-            except StoreUnavailable:
-                if time.monotonic() + delay > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        self.batches += 1
-        self._oldest = None
-        self._last_write = time.monotonic()

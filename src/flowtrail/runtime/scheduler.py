@@ -116,6 +116,8 @@ class Scheduler:
         origin: For a resumed run, the run it resumes and which steps it clones.
         parameter_view: The parameter artifacts every task starts with.
         heartbeat_every: Seconds between heartbeats.
+        store_retry_for: Seconds the metadata store may stay unavailable (records are held
+            and sent again when it is back) before the run stops.
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class Scheduler:
         origin: Origin | None = None,
         parameter_view: View | None = None,
         heartbeat_every: float = 10.0,
+        store_retry_for: float = 60.0,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -142,7 +145,9 @@ class Scheduler:
         self.origin = origin
         self.parameter_view = dict(parameter_view or {})
         self.run = Pathspec(run.flow_name, run.run_id)
-        self.recorder = Recorder(store, self.run, heartbeat_every=heartbeat_every)
+        self.recorder = Recorder(
+            store, self.run, heartbeat_every=heartbeat_every, retry_for=store_retry_for
+        )
         self.host = socket.gethostname()
         self.python_version = platform.python_version()
         self._next_id = 1
@@ -207,7 +212,7 @@ class Scheduler:
         self.executor.shutdown()
         if status is not Status.SUCCEEDED:
             self._stop_running()
-        self.recorder.flush(status)
+        self.recorder.flush(status, wait=True)
         failure = self._failed
         outcome = RunOutcome(
             self.run,
