@@ -21,6 +21,7 @@ from flowtrail.errors import (
     InvalidTransition,
     NamespaceMismatch,
     NotFound,
+    RequestTooLarge,
     SchemaMismatch,
     StepTimeout,
     StoreUnavailable,
@@ -46,6 +47,7 @@ STATUS = {
     BlobCorrupted: 500,
     InvalidFlow: 400,
     ArtifactError: 400,
+    RequestTooLarge: 413,
     WorkerDied: 500,
     StepTimeout: 500,
 }

@@ -16,7 +16,8 @@ The tree::
     │   ├── InvalidTag (400, "invalid_tag")
     │   ├── InvalidQuery (400, "invalid_query")
     │   ├── InvalidFlow (400, "invalid_flow")
-    │   └── ArtifactError (400, "artifact_error")
+    │   ├── ArtifactError (400, "artifact_error")
+    │   └── RequestTooLarge (413, "request_too_large")
     ├── InvalidTransition (409, "invalid_transition")
     ├── NamespaceMismatch (403, "namespace_mismatch")
     ├── Unauthorized (401, "unauthorized")
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidTransition",
     "NamespaceMismatch",
     "NotFound",
+    "RequestTooLarge",
     "SchemaMismatch",
     "StepTimeout",
     "StoreUnavailable",
@@ -187,6 +189,13 @@ class ArtifactError(InvalidArgument):
     http_status = 400
 
 
+class RequestTooLarge(InvalidArgument):
+    """A request body is larger than the service accepts; the message gives the limit."""
+
+    code = "request_too_large"
+    http_status = 413
+
+
 class WorkerDied(FlowtrailError):
     """The worker process running an attempt died (killed, crashed, exited)."""
 
@@ -220,6 +229,7 @@ _BY_CODE: dict[str, type[FlowtrailError]] = {
         BlobCorrupted,
         InvalidFlow,
         ArtifactError,
+        RequestTooLarge,
         WorkerDied,
         StepTimeout,
     )
