@@ -8,6 +8,20 @@ from typing import TYPE_CHECKING, Any
 from flowtrail.runtime import FlowSpec, Parameter, catch, current, retry, step, timeout
 
 if TYPE_CHECKING:
+    from flowtrail.client import (
+        DataArtifact,
+        Flow,
+        Flowtrail,
+        Run,
+        Step,
+        Task,
+        default_metadata,
+        default_namespace,
+        get_metadata,
+        get_namespace,
+        metadata,
+        namespace,
+    )
     from flowtrail.runtime.api import run_flow
 
 try:
@@ -16,21 +30,56 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 
+# The client's names (flowtrail.client), loaded on first use too.
+_CLIENT = frozenset(
+    {
+        "DataArtifact",
+        "Flow",
+        "Flowtrail",
+        "Run",
+        "Step",
+        "Task",
+        "default_metadata",
+        "default_namespace",
+        "get_metadata",
+        "get_namespace",
+        "metadata",
+        "namespace",
+    }
+)
+
+
 def __getattr__(name: str) -> Any:
     # What needs the store loads on first use, so `from flowtrail import FlowSpec` is quick.
     if name == "run_flow":
         from flowtrail.runtime.api import run_flow
 
         return run_flow
+    if name in _CLIENT:
+        from flowtrail import client
+
+        return getattr(client, name)
     raise AttributeError(f"module 'flowtrail' has no attribute {name!r}")
 
 
 __all__ = [
+    "DataArtifact",
+    "Flow",
     "FlowSpec",
+    "Flowtrail",
     "Parameter",
+    "Run",
+    "Step",
+    "Task",
     "__version__",
     "catch",
     "current",
+    "default_metadata",
+    "default_namespace",
+    "get_metadata",
+    "get_namespace",
+    "metadata",
+    "namespace",
     "retry",
     "run_flow",
     "step",
