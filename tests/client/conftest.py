@@ -32,6 +32,8 @@ from flowtrail.client import metadata, namespace
 from flowtrail.client.provider import Provider, current_provider
 from flowtrail.config.resolve import ENV_VARS
 from flowtrail.model import Pathspec, TriggerEvent
+from flowtrail.store import open_store
+from tests.client.counting import counting  # noqa: F401 (a fixture for every client test)
 from tests.client.history import T0, record_train_flow
 from tests.conftest import truncate_all
 
@@ -107,6 +109,9 @@ def any_history(request: pytest.FixtureRequest, tmp_path: Path) -> History:
 def history(tmp_path: Path) -> History:
     """The history in ``<tmp>/.flowtrail``, the current provider ``local@<tmp>/.flowtrail``."""
     home = tmp_path / ".flowtrail"
+    # Whoever records creates the home (the runtime does); reading one creates nothing.
+    home.mkdir()
+    open_store(f"sqlite:///{home / 'flowtrail.db'}").close()
     metadata(f"local@{home}")
     namespace(ALICE)
     record_history(current_provider())

@@ -4,7 +4,6 @@ printing new lines until it finishes."""
 from __future__ import annotations
 
 import time
-from itertools import islice
 
 import click
 
@@ -84,7 +83,7 @@ def logs_command(
             if shown_attempt is not None:
                 click.echo(f"--- attempt {number} ---", err=True)
             shown_attempt, printed = number, 0
-        for _, line in islice(task.loglines(stream), printed, None):
+        for _, line in task.loglines(stream, offset=printed):
             click.echo(line)
             printed += 1
         if done:

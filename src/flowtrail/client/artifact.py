@@ -79,9 +79,15 @@ class DataArtifact(RunScoped):
         if self._value is _MISSING:
             from flowtrail.blobs import deserialize
 
-            raw = self._ctx.blobs.get(self._record.sha)
-            self._value = deserialize(raw, self._record.encoding)
+            self._value = deserialize(self.raw, self._record.encoding)
         return self._value
+
+    @property
+    def raw(self) -> bytes:
+        """The stored bytes, as :attr:`encoding` says (a pickle, UTF-8 text, JSON or the
+        bytes themselves), read from the blob store without deserialising them: for a value
+        whose classes cannot be imported here, or to copy it elsewhere. Not kept."""
+        return self._ctx.blobs.get(self._record.sha)
 
     @property
     def sha(self) -> str:

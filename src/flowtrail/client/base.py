@@ -289,7 +289,9 @@ class RunScoped(ClientObject):
     @property
     def tags(self) -> frozenset[str]:
         """The tags of the run this object belongs to, user and system tags together
-        (read from the store at every access: another process may have changed them)."""
+        (read from the store at every access: another process may have changed them; a run
+        yielded by a listing answers its first tag question from the record the listing
+        read)."""
         return self._run_record().tags
 
     @property

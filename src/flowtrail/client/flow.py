@@ -56,7 +56,7 @@ def find_runs(ctx: Context, filter: RunFilter, limit: int | None) -> Iterator[Ru
     first = 20 if limit is None else max(1, min(limit, 100))
     records = paged(lambda page: ctx.store.find_runs(filter, page), first)
     for record in records if limit is None else islice(records, limit):
-        yield Run._from_record(ctx, record)
+        yield Run._from_record(ctx, record, listed=True)
 
 
 class Flow(ClientObject, Container["Run"]):

@@ -60,6 +60,7 @@ class Provider:
         self._blobs = blobs
         self._owns_store = store is None
         self._owns_blobs = blobs is None
+        self._empty: MetadataStore | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -96,8 +97,28 @@ class Provider:
         """
         with self._lock:
             if self._store is None:
+                if self._nothing_recorded():
+                    return self._empty_store()
                 self._store = self._open_store()
             return self._store
+
+    def _nothing_recorded(self) -> bool:
+        """A local home whose database does not exist: reading it must not create it."""
+        if self._settings.metadata != "local" or not self._owns_store:
+            return False
+        from flowtrail.config.settings import DB_FILENAME
+
+        return not (self._settings.home / DB_FILENAME).exists()
+
+    def _empty_store(self) -> MetadataStore:
+        """An empty in-memory store that answers reads of a home where nothing was recorded:
+        listings are empty, ``get_*`` raise ``NotFound`` saying so. Kept until the home's
+        database appears (a run recorded there), then the real one is opened."""
+        if self._empty is None:
+            from flowtrail.client.empty import NothingRecorded
+
+            self._empty = NothingRecorded(self._settings.home)
+        return self._empty
 
     @property
     def blobs(self) -> BlobStore:
@@ -118,6 +139,9 @@ class Provider:
             if self._owns_blobs and self._blobs is not None:
                 self._blobs.close()
                 self._blobs = None
+            if self._empty is not None:
+                self._empty.close()
+                self._empty = None
 
     def _open_store(self) -> MetadataStore:
         from flowtrail.store import SCHEMES, open_store

@@ -44,14 +44,19 @@ class Run(RunScoped, Container["Step"]):
 
     def _load(self, namespace_check: bool) -> None:
         self._record = self._store.get_run(self._spec)
+        self._listed = False
         if namespace_check:
             self._ctx.check(self, self._record)
 
     @classmethod
-    def _from_record(cls, ctx: Context, record: RunRecord) -> Run:
+    def _from_record(cls, ctx: Context, record: RunRecord, listed: bool = False) -> Run:
+        """The run of ``record``; ``listed`` when a listing read the record just now: the
+        run's first tag question is answered from it (``[r for r in flow if 'prod' in
+        r.tags]`` reads no run twice)."""
         run = cls.__new__(cls)
         run._init(ctx, record.pathspec)
         run._record = record
+        run._listed = listed
         return run
 
     def _fresh(self) -> RunRecord:
@@ -61,6 +66,9 @@ class Run(RunScoped, Container["Step"]):
         return self._record
 
     def _run_record(self) -> RunRecord:
+        if self._listed:  # read by the listing that yielded this run: fresh once
+            self._listed = False
+            return self._record
         self._record = self._store.get_run(self._spec)
         return self._record
 

@@ -12,8 +12,9 @@ from flowtrail.client.code import Code
 from flowtrail.client.data import Artifacts, Data
 from flowtrail.client.entries import Metadata
 from flowtrail.config import Settings
-from flowtrail.errors import NotFound
+from flowtrail.errors import InvalidArgument, NotFound
 from flowtrail.model import (
+    FINAL,
     TERMINAL,
     ArtifactRecord,
     AttemptRecord,
@@ -32,7 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Task"]
 
-_SETTLED = TERMINAL - {Status.LOST}  # lost may still turn into the real outcome
+# An attempt that ended never changes again (lost may still turn into the real outcome); a
+# task may: a failed or cancelled workflow task runs again, in place, when it is resumed.
+_SETTLED = TERMINAL - {Status.LOST}
+_TASK_SETTLED = FINAL
 _LOG_PAGE = 1000
 # The task metadata that describes where it ran, in the order environment_info lists it.
 _ENVIRONMENT = ("runtime", "python_version", "host", "pid")
@@ -101,7 +105,7 @@ class Task(RunScoped, Container[DataArtifact]):
     # -- records, read again while they can still change -----------------------------
 
     def _fresh(self) -> TaskRecord:
-        if self._record.status not in _SETTLED:
+        if self._record.status not in _TASK_SETTLED:
             self._record = self._store.get_task(self._spec)
         return self._record
 
@@ -111,7 +115,7 @@ class Task(RunScoped, Container[DataArtifact]):
         if (
             known is not None
             and known.status in _SETTLED
-            and (self._asked is not None or self._fresh().status in _SETTLED)
+            and (self._asked is not None or self._fresh().status in _TASK_SETTLED)
         ):
             return known
         try:
@@ -129,7 +133,7 @@ class Task(RunScoped, Container[DataArtifact]):
         if self._asked is not None:
             attempt = self._attempt_record()
             return attempt is not None and attempt.status in _SETTLED
-        return self._fresh().status in _SETTLED
+        return self._fresh().status in _TASK_SETTLED
 
     # -- what the task is ------------------------------------------------------------
 
@@ -283,23 +287,39 @@ class Task(RunScoped, Container[DataArtifact]):
     # -- logs ------------------------------------------------------------------------
 
     def loglines(
-        self, stream: str, as_unicode: bool = True, meta_dict: Mapping[str, Any] | None = None
+        self,
+        stream: str,
+        as_unicode: bool = True,
+        meta_dict: Mapping[str, Any] | None = None,
+        *,
+        offset: int = 0,
     ) -> Iterator[tuple[datetime, str | bytes]]:
         """The lines of one stream of the attempt shown, with the time each was written.
 
         Args:
             stream: ``'stdout'`` or ``'stderr'``.
             as_unicode: ``False`` to get each line as UTF-8 bytes.
-            meta_dict: Accepted for compatibility with Metaflow's client; unused.
+            meta_dict: As in Metaflow's client: when the task was not asked for an attempt,
+                ``meta_dict['attempt']`` (if present) says which attempt's lines to read
+                (a ``metadata_dict`` read earlier, so the lines match it).
+            offset: Start at this line (counted from 0): to follow a running task, pass the
+                number of lines read so far.
 
         Yields:
             ``(utc datetime, line)`` pairs, in the order the lines were written.
+
+        Raises:
+            InvalidArgument: ``offset`` is negative, or ``meta_dict['attempt']`` is not an
+                attempt number.
         """
         kind = LogStream(stream)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidArgument(f"offset must be an int >= 0, got {offset!r}")
         number = self.current_attempt
+        if self._asked is None and meta_dict is not None and "attempt" in meta_dict:
+            number = _attempt_number(meta_dict["attempt"])
         if number is None:
             return
-        offset = 0
         while True:
             lines = self._store.read_log_lines(
                 self._spec, attempt=number, stream=kind, offset=offset, limit=_LOG_PAGE
@@ -309,6 +329,20 @@ class Task(RunScoped, Container[DataArtifact]):
             if len(lines) < _LOG_PAGE:
                 return
             offset = lines[-1].seq + 1
+
+    @property
+    def attempts(self) -> list[Task]:
+        """Every attempt of the task, oldest first, each shown as ``Task(pathspec,
+        attempt=n)`` would show it (its status, exception, logs, metadata, artifacts); empty
+        before the task started. One query."""
+        records = paged(lambda page: self._store.find_attempts(self._spec, page), 100)
+        shown = []
+        for record in records:
+            task = Task._from_record(self._ctx, self._record)
+            task._asked = record.number
+            task._attempt = record
+            shown.append(task)
+        return shown
 
     @property
     def stdout(self) -> str:
@@ -352,3 +386,14 @@ class Task(RunScoped, Container[DataArtifact]):
     def __repr__(self) -> str:
         attempt = "" if self._asked is None else f", attempt={self._asked}"
         return f"Task({self.pathspec!r}{attempt})"
+
+
+def _attempt_number(value: Any) -> int:
+    """An attempt number given as an int or its text (metadata values may be either)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0 or isinstance(value, bool):
+        raise InvalidArgument(f"meta_dict['attempt'] must be an attempt number, got {value!r}")
+    return number
