@@ -12,13 +12,20 @@ import sqlalchemy as sa
 from flowtrail.store import MetadataStore, SqlStore, open_store
 from tests.conftest import truncate_all
 
-BACKENDS = ["sqlite-memory", "sqlite-file", "postgres"]
+BACKENDS = ["sqlite-memory", "sqlite-file", "postgres", "http", "http-postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataStore]:
-    """A fresh, empty metadata store of each backend."""
+    """A fresh, empty metadata store of each backend.
+
+    ``http`` and ``http-postgres`` are the HTTP store talking to the service app in process
+    (through ``TestClient``), over in-memory SQLite and over PostgreSQL.
+    """
     backend: MetadataStore
+    if request.param.startswith("http"):
+        yield from _over_http(request)
+        return
     if request.param == "sqlite-memory":
         backend = open_store("sqlite://")
     elif request.param == "sqlite-file":
@@ -30,3 +37,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataSt
     yield backend
     if request.param != "postgres":
         backend.close()
+
+
+def _over_http(request: pytest.FixtureRequest) -> Iterator[MetadataStore]:
+    from fastapi.testclient import TestClient
+
+    from flowtrail.service import create_app
+    from flowtrail.store.http import HttpStore, RetryPolicy
+
+    inner: MetadataStore
+    if request.param == "http-postgres":
+        engine: sa.Engine = request.getfixturevalue("postgres_engine")
+        truncate_all(engine)
+        inner = SqlStore(engine)
+    else:
+        inner = open_store("sqlite://")
+    with TestClient(create_app(inner)) as client:
+        store = HttpStore(client, retry=RetryPolicy(total_seconds=2.0))
+        yield store
+        store.close()
+    if request.param != "http-postgres":
+        inner.close()

@@ -1,0 +1,140 @@
+"""``create_app``: the flowtrail service as an ASGI app over a metadata store and a blob
+store, ready for any ASGI server (uvicorn) or for ``TestClient`` in tests."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flowtrail.blobs import BlobStore
+from flowtrail.errors import FlowtrailError, NotFound, Unauthorized
+from flowtrail.service import blobs as blob_routes
+from flowtrail.service import reads, writes
+from flowtrail.service.auth import Role
+from flowtrail.service.config import ServiceConfig
+from flowtrail.service.deps import AppState, need
+from flowtrail.service.metrics import ServiceMetrics
+from flowtrail.service.middleware import ObserveMiddleware
+from flowtrail.store.base import MetadataStore
+from flowtrail.wire import API_VERSION, ErrorEnvelope
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("flowtrail.service")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flowtrail")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def create_app(
+    store: MetadataStore, blobs: BlobStore | None = None, config: ServiceConfig | None = None
+) -> FastAPI:
+    """Build the service app.
+
+    The app does not own the stores: whoever built them closes them after the server stops.
+
+    Args:
+        store: The metadata store every request reads and writes (usually a SQL store).
+        blobs: The blob store behind ``/api/v1/blobs``; ``None`` answers those with 503.
+        config: Tokens and limits; the default asks for no token.
+
+    Returns:
+        The ASGI app: ``/api/v1/...``, ``/ping``, ``/metrics``, ``/openapi.json``, ``/docs``.
+    """
+    config = config or ServiceConfig()
+    version = _version()
+    metrics = ServiceMetrics(store)
+    app = FastAPI(
+        title="flowtrail",
+        version=version,
+        summary="The execution history of flowtrail workflows, over HTTP.",
+        description=(
+            f"The JSON API (version {API_VERSION}) over one flowtrail history. Errors answer "
+            '`{"error": {"code", "message", "details"}}`; times are epoch milliseconds.'
+        ),
+    )
+    app.state.flowtrail = AppState(store=store, blobs=blobs, config=config, metrics=metrics)
+    app.include_router(reads.router)
+    app.include_router(writes.router)
+    app.include_router(blob_routes.router)
+
+    @app.get("/ping", tags=["service"])
+    def ping() -> dict[str, str]:
+        """Always 200 with the version: the service is up (no token needed)."""
+        return {"status": "ok", "version": version, "api": API_VERSION}
+
+    @app.get("/metrics", tags=["service"], dependencies=[need(Role.READ)], response_class=Response)
+    def prometheus(request: Request) -> Response:
+        """Prometheus metrics of this app (needs the read role when tokens are set)."""
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.add_exception_handler(FlowtrailError, _flowtrail_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_middleware(ObserveMiddleware, config=config, metrics=metrics)
+    return app
+
+
+def _envelope(
+    status: int, envelope: ErrorEnvelope, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(envelope.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+async def _flowtrail_error(request: Request, exc: FlowtrailError) -> Response:
+    headers = None
+    if isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer realm="flowtrail"'}
+    if exc.http_status >= 500:
+        _log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    envelope = ErrorEnvelope.of(exc)
+    if request.method == "HEAD":
+        return Response(status_code=exc.http_status, headers=headers)
+    return _envelope(exc.http_status, envelope, headers)
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = [
+        {
+            "field": _where(tuple(e.get("loc", ()))),
+            "message": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    envelope = ErrorEnvelope.model_validate(
+        {
+            "error": {
+                "code": "invalid_argument",
+                "message": f"{first['field']}: {first['message']}{more}",
+                "details": {"field_path": first["field"], "errors": errors[:20]},
+            }
+        }
+    )
+    return _envelope(400, envelope)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 404:
+        error: FlowtrailError = NotFound(f"no such endpoint: {request.method} {request.url.path}")
+        return _envelope(404, ErrorEnvelope.of(error))
+    envelope = ErrorEnvelope.model_validate(
+        {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail), "details": {}}}
+    )
+    return _envelope(exc.status_code, envelope, dict(exc.headers or {}))
