@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from flowtrail.model.values import MetadataValue
 from flowtrail.runtime import FlowSpec, Parameter, catch, current, retry, step, timeout
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ __all__ = [
     "Flow",
     "FlowSpec",
     "Flowtrail",
+    "MetadataValue",
     "Parameter",
     "Run",
     "Step",

@@ -8,11 +8,13 @@ empty collection is ``[]`` or ``{}``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from flowtrail.cli.output import duration_seconds
 from flowtrail.client import DataArtifact, Flow, Run, Step, Task
 from flowtrail.client.base import ClientObject
+from flowtrail.model import MetadataValue
 
 __all__ = [
     "describe",
@@ -21,9 +23,15 @@ __all__ = [
     "describe_run",
     "describe_step",
     "describe_task",
+    "metadata_values",
     "run_summary",
     "task_summary",
 ]
+
+
+def metadata_values(values: Mapping[str, MetadataValue]) -> dict[str, dict[str, Any]]:
+    """Typed metadata values by name as ``{"type": ..., "value": ...}`` dicts, sorted by name."""
+    return {name: {"type": v.type.value, "value": v.value} for name, v in sorted(values.items())}
 
 
 def run_summary(run: Run) -> dict[str, Any]:
@@ -81,14 +89,16 @@ def artifact_summary(artifact: DataArtifact) -> dict[str, Any]:
 
 
 def describe_flow(flow: Flow) -> dict[str, Any]:
-    """``type`` (``"flow"``), ``pathspec``, ``flow``, ``created_at``, and ``latest_run`` and
-    ``latest_successful_run`` as :func:`run_summary` dicts (or ``None``)."""
+    """``type`` (``"flow"``), ``pathspec``, ``flow``, ``created_at``, ``metadata`` (the flow
+    metadata of the latest run's definition, as :func:`metadata_values`), and ``latest_run``
+    and ``latest_successful_run`` as :func:`run_summary` dicts (or ``None``)."""
     latest, successful = flow.latest_run, flow.latest_successful_run
     return {
         "type": "flow",
         "pathspec": flow.pathspec,
         "flow": flow.id,
         "created_at": flow.created_at,
+        "metadata": metadata_values(flow.metadata),
         "latest_run": None if latest is None else run_summary(latest),
         "latest_successful_run": None if successful is None else run_summary(successful),
     }
@@ -97,7 +107,8 @@ def describe_flow(flow: Flow) -> dict[str, Any]:
 def describe_run(run: Run) -> dict[str, Any]:
     """``type`` (``"run"``), the :func:`run_summary` keys, ``parameters``, ``origin_pathspec``
     (for a resumed run), ``trigger`` (its events), ``code`` (``script_name`` and ``sha``, or
-    ``None``), ``steps`` (each with ``step``, ``pathspec``, ``kind``, ``next_steps``,
+    ``None``), ``flow_metadata`` (of the definition it ran with, as :func:`metadata_values`),
+    ``steps`` (each with ``step``, ``pathspec``, ``kind``, ``next_steps``,
     ``tasks`` (how many), ``task_statuses`` (how many in each status), ``created_at`` and
     ``finished_at``), and ``artifacts``: those of the end task (what ``Run.data`` holds)."""
     summary = run_summary(run)
@@ -130,6 +141,7 @@ def describe_run(run: Run) -> dict[str, Any]:
             for e in trigger.events
         ],
         "code": None if code is None else {"script_name": code.script_name, "sha": code.sha},
+        "flow_metadata": metadata_values(run.flow_metadata),
         "steps": steps,
         "artifacts": [] if end is None else [artifact_summary(a) for a in end.artifacts],
     }

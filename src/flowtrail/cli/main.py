@@ -14,6 +14,7 @@ import click
 
 from flowtrail import __version__
 from flowtrail.cli.artifact import artifact_group
+from flowtrail.cli.backfill import backfill_command
 from flowtrail.cli.config_cmd import config_group
 from flowtrail.cli.context import CliContext
 from flowtrail.cli.db import db_group
@@ -114,6 +115,7 @@ cli.add_command(logs_command)
 cli.add_command(tag_group)
 cli.add_command(tags_command)
 cli.add_command(artifact_group)
+cli.add_command(backfill_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

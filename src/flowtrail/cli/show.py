@@ -3,6 +3,7 @@ tags, metadata and artifacts (and their sizes)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -68,6 +69,20 @@ def _artifacts(artifacts: list[dict[str, Any]], title: str) -> None:
     )
 
 
+def _flow_metadata(values: dict[str, dict[str, Any]], title: str) -> None:
+    if not values:
+        return
+    click.echo()
+    print_table(
+        ("name", "type", "value"),
+        (
+            [name, v["type"], json.dumps(v["value"]) if v["type"] == "json" else v["value"]]
+            for name, v in values.items()
+        ),
+        title=title,
+    )
+
+
 def _show_flow(d: dict[str, Any]) -> None:
     _fields(
         {
@@ -77,6 +92,7 @@ def _show_flow(d: dict[str, Any]) -> None:
             "latest successful": _run_line(d["latest_successful_run"]),
         }
     )
+    _flow_metadata(d["metadata"], "flow metadata (of the latest run's definition)")
 
 
 def _show_run(d: dict[str, Any]) -> None:
@@ -96,6 +112,7 @@ def _show_run(d: dict[str, Any]) -> None:
             else f"{d['code']['script_name']} (sha {d['code']['sha'][:12]})",
         }
     )
+    _flow_metadata(d["flow_metadata"], "flow metadata")
     click.echo()
     print_table(
         ("step", "kind", "tasks", "statuses", "finished", "next"),
@@ -222,10 +239,11 @@ def show_command(
     """Show a flow, run, step, task or artifact: PATHSPEC is Flow, Flow/run_id,
     Flow/run_id/step, Flow/run_id/step/task_id or Flow/run_id/step/task_id/artifact.
 
-    A flow shows its latest run and latest successful run; a run its status, times, tags,
-    parameters, steps and the artifacts of its end task; a step its tasks; a task its
-    status, exception, metadata and artifacts with their sizes; an artifact its type, size
-    and content hash. JSON output is one object whose "type" key says which.
+    A flow shows its metadata, latest run and latest successful run; a run its status,
+    times, tags, parameters, flow metadata, steps and the artifacts of its end task; a step
+    its tasks; a task its status, exception, metadata and artifacts with their sizes; an
+    artifact its type, size and content hash. JSON output is one object whose "type" key
+    says which.
 
     \b
     Example:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
 from flowtrail.client.base import ClientObject, Container, Context, paged
 from flowtrail.errors import InvalidArgument
-from flowtrail.model import FlowRecord, Level, RunFilter, Status
+from flowtrail.model import FlowRecord, Level, MetadataValue, RunFilter, Status
 
 if TYPE_CHECKING:
     from flowtrail.client.run import Run
@@ -91,6 +91,12 @@ class Flow(ClientObject, Container["Run"]):
     def created_at(self) -> datetime:
         """When the flow was first recorded."""
         return self._record.created_at
+
+    @property
+    def metadata(self) -> Mapping[str, MetadataValue]:
+        """The flow metadata of the latest run's definition (``class F(FlowSpec,
+        metadata={...})``): name to typed value (``.type``, ``.value``)."""
+        return dict(self._record.metadata)
 
     @property
     def parent(self) -> None:

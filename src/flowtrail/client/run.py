@@ -10,7 +10,7 @@ from flowtrail.client.base import Container, Context, RunScoped, paged
 from flowtrail.client.code import Code
 from flowtrail.client.trigger import Trigger
 from flowtrail.errors import NotFound
-from flowtrail.model import TERMINAL, Level, RunRecord, Status
+from flowtrail.model import TERMINAL, Level, MetadataValue, RunRecord, Status
 
 if TYPE_CHECKING:
     from flowtrail.client.data import Data
@@ -115,6 +115,12 @@ class Run(RunScoped, Container["Step"]):
     def parameters(self) -> Mapping[str, Any]:
         """The run's parameter values."""
         return dict(self._record.parameters)
+
+    @property
+    def flow_metadata(self) -> Mapping[str, MetadataValue]:
+        """The flow metadata of the definition this run ran with: name to typed value
+        (``.type``, ``.value``), e.g. ``run.flow_metadata['docs'].value``."""
+        return dict(self._record.flow_metadata)
 
     @property
     def origin_pathspec(self) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from flowtrail.model.values import MetadataValue
 from flowtrail.runtime.current import Current, current
 from flowtrail.runtime.decorators import StepOptions, catch, retry, timeout
 from flowtrail.runtime.parameters import Parameter
@@ -61,6 +62,7 @@ __all__ = [
     "Inputs",
     "LiveProgress",
     "LocalExecutor",
+    "MetadataValue",
     "Parameter",
     "PlainProgress",
     "Progress",

@@ -63,6 +63,7 @@ def run_flow(
     settings: Settings | None = None,
     show_progress: bool | None = False,
     heartbeat_timeout: float = 120.0,
+    partition: str | None = None,
 ) -> Any:
     """Run a flow to its end and return the run as a client ``Run``.
 
@@ -81,6 +82,7 @@ def run_flow(
         show_progress: ``None`` shows progress when stdout is a terminal; ``False`` (the
             default) shows nothing.
         heartbeat_timeout: Seconds of silence after which readers record the run lost.
+        partition: The partition the run computes (``partition:<key>``, ``current.partition``).
 
     Returns:
         The finished run (a ``flowtrail.Run``), whatever its status.
@@ -100,6 +102,8 @@ def run_flow(
         max_workers=max_workers,
         run_id=run_id,
         heartbeat_timeout=timedelta(seconds=heartbeat_timeout),
+        partition=partition,
+        image=os.environ.get("FLOWTRAIL_IMAGE") or None,
     )
     outcome = launch(flow_cls, settings, request, choose_progress(show_progress))
     from flowtrail.client import Run

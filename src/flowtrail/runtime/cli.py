@@ -13,6 +13,7 @@ import click
 from flowtrail.config import resolve_settings
 from flowtrail.errors import FlowtrailError, InvalidArgument
 from flowtrail.model import Status, TriggerEvent, utc_now
+from flowtrail.runtime.definition import flow_definition
 from flowtrail.runtime.launch import RunRequest, flow_graph, launch
 from flowtrail.runtime.parameters import Parameter
 from flowtrail.runtime.progress import choose_progress
@@ -20,7 +21,16 @@ from flowtrail.runtime.progress import choose_progress
 __all__ = ["build_cli", "main"]
 
 _RUN_OPTIONS = {"tags", "max_workers", "heartbeat_timeout", "quiet"}
-_RESERVED = {"tag", "max_workers", "run_id", "trigger_event", "heartbeat_timeout", "quiet", "step"}
+_RESERVED = {
+    "tag",
+    "max_workers",
+    "run_id",
+    "trigger_event",
+    "heartbeat_timeout",
+    "quiet",
+    "step",
+    "partition",
+}
 _EXIT = {Status.SUCCEEDED: 0, Status.FAILED: 1, Status.CANCELLED: 130}
 
 
@@ -45,14 +55,17 @@ def _common(func: Any) -> Any:
         "--max-workers",
         type=click.IntRange(1, 1024),
         default=None,
-        help="Worker processes that run tasks at once (default: the number of cores).",
+        help="Worker processes that run tasks at once (default: the flowtrail/max_workers "
+        "tag, else the number of cores).",
     )(func)
     func = click.option(
         "--tag",
         "tags",
         multiple=True,
         metavar="TAG",
-        help="A user tag for the run (repeat for more).",
+        help="A user tag for the run, added to the flow's default tags (repeat for more); "
+        "flowtrail/max_retries:N, flowtrail/max_workers:N and flowtrail/timeout_seconds:N "
+        "change how it runs.",
     )(func)
     func = click.option(
         "--heartbeat-timeout",
@@ -78,6 +91,7 @@ def build_cli(flow_cls: type) -> click.Group:
     @click.group(
         help=f"{doc}\n\n{_parameter_help(params)}" if doc else _parameter_help(params),
         epilog="Examples:\n\n  python flow.py run --tag experiment\n\n"
+        "  python flow.py run --partition 2026-03-01\n\n"
         "  python flow.py resume --step train\n\n  python flow.py show",
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
@@ -92,8 +106,23 @@ def build_cli(flow_cls: type) -> click.Group:
         click.echo(f"{name} ({graph.file})")
         for line in graph.describe():
             click.echo(f"  {line}")
+        try:
+            definition = flow_definition(flow_cls)
+        except FlowtrailError as exc:
+            _fail(exc.message)
+        for key, value in definition.metadata.items():
+            text = value.to_text().replace("\n", "\\n")
+            click.echo(f"  metadata {key} ({value.type}): {text}")
+        if definition.tags:
+            click.echo(f"  default tags: {', '.join(definition.tags)}")
 
     @click.option("--run-id", default=None, help="The run's id (default: the next number).")
+    @click.option(
+        "--partition",
+        default=None,
+        metavar="KEY",
+        help="The partition this run computes: tagged partition:KEY, read as current.partition.",
+    )
     @click.option(
         "--trigger-event",
         "trigger_events",
@@ -104,7 +133,10 @@ def build_cli(flow_cls: type) -> click.Group:
     @_common
     def run(**options: Any) -> None:
         triggers = tuple(_trigger(text) for text in options.pop("trigger_events"))
-        _go(flow_cls, options, RunRequest(trigger=triggers, run_id=options.pop("run_id")))
+        base = RunRequest(
+            trigger=triggers, run_id=options.pop("run_id"), partition=options.pop("partition")
+        )
+        _go(flow_cls, options, base)
 
     run.__doc__ = "Run the flow and record its history."
     for param in reversed(params.values()):
@@ -160,6 +192,8 @@ def _go(flow_cls: type, options: dict[str, Any], base: RunRequest) -> None:
         heartbeat_timeout=timedelta(seconds=options["heartbeat_timeout"]),
         resume=base.resume,
         resume_step=base.resume_step,
+        partition=base.partition,
+        image=os.environ.get("FLOWTRAIL_IMAGE") or None,
     )
     progress = choose_progress(False if options["quiet"] else None)
     try:

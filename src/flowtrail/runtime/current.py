@@ -28,7 +28,7 @@ class Current:
     Attributes are ``flow_name``, ``run_id``, ``step_name``, ``task_id``, ``pathspec``
     (``Flow/run_id/step/task_id``), ``retry_count`` (0 for the first attempt),
     ``origin_run_id`` (the run a resumed run comes from), ``username``, ``tags`` (the run's
-    tags) and ``is_running_flow``.
+    tags), ``partition`` (the run's partition key) and ``is_running_flow``.
     """
 
     def __init__(self) -> None:
@@ -89,6 +89,16 @@ class Current:
     def tags(self) -> frozenset[str]:
         """The run's tags (user and system) when it started."""
         return frozenset(self._task.run.tags) if self._task else frozenset()
+
+    @property
+    def partition(self) -> str | None:
+        """The run's partition key (``python flow.py run --partition KEY``), else ``None``."""
+        if self._task is None:
+            return None
+        for tag in self._task.run.tags:
+            if tag.startswith("partition:"):
+                return tag[len("partition:") :]
+        return None
 
     def set_metadata(self, key: str, value: Any) -> None:
         """Record a user metadata entry on the running task and attempt.

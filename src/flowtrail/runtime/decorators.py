@@ -27,7 +27,11 @@ class StepOptions:
         retry_delay: Seconds to wait before each retry.
         catch_var: The artifact that receives the exception when every attempt failed; the
             flow then goes on. ``None``: a failure fails the run.
+        catch_set: Whether ``@catch`` was applied.
         timeout: Seconds an attempt may run; ``None`` for no limit.
+        retry_set: Whether ``@retry`` was applied (then a run's ``flowtrail/max_retries`` tag
+            does not change ``retries``).
+        timeout_source: What set ``timeout``, for the message of a timed-out attempt.
     """
 
     retries: int = 0
@@ -35,6 +39,8 @@ class StepOptions:
     catch_var: str | None = None
     catch_set: bool = False
     timeout: float | None = None
+    retry_set: bool = False
+    timeout_source: str = "@timeout"
 
 
 def options_of(func: Callable[..., Any]) -> StepOptions:
@@ -68,7 +74,9 @@ def retry(func: F | None = None, *, times: int = 3, minutes_between_retries: flo
         )
 
     def apply(f: F) -> F:
-        return _set(f, retries=times, retry_delay=float(minutes_between_retries) * 60)
+        return _set(
+            f, retries=times, retry_delay=float(minutes_between_retries) * 60, retry_set=True
+        )
 
     return apply(func) if func is not None else apply
 

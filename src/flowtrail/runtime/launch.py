@@ -1,7 +1,8 @@
 """Starting a run: check its input, record it, and hand it to a scheduler.
 
-Everything a user can get wrong (parameters, tags, a duplicate run id, a resume that has
-nothing to resume) is checked before the run is recorded, so a bad command records nothing.
+Everything a user can get wrong (parameters, tags, execution tags, the flow's metadata, a
+duplicate run id, a resume that has nothing to resume) is checked before the run is recorded,
+so a bad command records nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ from flowtrail.model import (
     Pathspec,
     RunFilter,
     TriggerEvent,
+    validate_tag,
     validate_user_tags,
 )
+from flowtrail.model.tags import check_tag_collection
 from flowtrail.runtime.codepkg import build_code_package
+from flowtrail.runtime.definition import FlowDefinition, flow_definition, merge_tags
+from flowtrail.runtime.exectags import ExecutionTags, parse_execution_tags
 from flowtrail.runtime.executor import Executor, LocalExecutor
 from flowtrail.runtime.graph import FlowGraph
 from flowtrail.runtime.messages import ArtifactRef, RunContext
@@ -37,7 +42,14 @@ from flowtrail.runtime.resume import Origin
 from flowtrail.runtime.scheduler import RunOutcome, Scheduler
 from flowtrail.store import MetadataStore, open_store
 
-__all__ = ["RunRequest", "flow_graph", "launch", "resolve_parameters"]
+__all__ = [
+    "CheckedRequest",
+    "RunRequest",
+    "check_request",
+    "flow_graph",
+    "launch",
+    "resolve_parameters",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +58,20 @@ class RunRequest:
 
     Attributes:
         parameters: Parameter values by name (strings are parsed to the parameter's type).
-        tags: User tags.
-        max_workers: The worker pool's size (default: the number of cores).
+        tags: User tags, added to the flow class's default tags (a ``key:value`` tag here
+            replaces a class tag with the same key).
+        max_workers: The worker pool's size; when ``None``, the ``flowtrail/max_workers``
+            tag, else the number of cores.
         run_id: A run id of the user's choice.
         trigger: The events that started the run.
         heartbeat_timeout: Silence after which readers record the run ``lost``.
         resume: For a resume, the origin run id (``""`` for the latest run of the flow).
         resume_step: For a resume, the step to run again from.
+        partition: The partition the run computes (system tag ``partition:<key>``); a resume
+            keeps its origin's partition.
+        backfill: The backfill the run belongs to (system tag ``backfill:<id>``).
+        image: The container image it runs in (system tag ``image:<tag>``); entry points
+            read it from ``FLOWTRAIL_IMAGE``.
     """
 
     parameters: Mapping[str, Any] = field(default_factory=dict)
@@ -63,6 +82,9 @@ class RunRequest:
     heartbeat_timeout: timedelta = timedelta(minutes=2)
     resume: str | None = None
     resume_step: str | None = None
+    partition: str | None = None
+    backfill: str | None = None
+    image: str | None = None
 
 
 def flow_graph(flow_cls: type) -> FlowGraph:
@@ -101,6 +123,36 @@ def resolve_parameters(flow_cls: type, given: Mapping[str, Any]) -> dict[str, An
     return values
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedRequest:
+    """What :func:`check_request` found: the flow's graph and definition, the run's user
+    tags (class defaults merged with the request's) and its execution tags."""
+
+    graph: FlowGraph
+    definition: FlowDefinition
+    user_tags: frozenset[str]
+    execution: ExecutionTags
+
+
+def check_request(flow_cls: type, request: RunRequest) -> CheckedRequest:
+    """Check what can be checked without the store: the graph, the flow's metadata and
+    default tags, the request's tags and execution tags, and its system tag values.
+
+    Raises:
+        InvalidFlow: the flow or its metadata is wrong.
+        InvalidTag: a tag is invalid or reserved, or an execution tag's value is wrong.
+        InvalidArgument: a partition, backfill id or image cannot be a tag.
+    """
+    graph = flow_graph(flow_cls)
+    definition = flow_definition(flow_cls)
+    check_tag_collection(request.tags)
+    tags = merge_tags(definition.tags, request.tags)
+    user_tags = validate_user_tags(tags)
+    execution = parse_execution_tags(tags)
+    _check_system_values(request)
+    return CheckedRequest(graph, definition, user_tags, execution)
+
+
 def launch(
     flow_cls: type,
     settings: Settings,
@@ -112,14 +164,15 @@ def launch(
     """Check, record and run a flow; returns how the run ended.
 
     Raises:
-        InvalidFlow: the flow or a parameter is wrong (nothing recorded).
-        InvalidTag: a tag is invalid or reserved (nothing recorded).
+        InvalidFlow: the flow, its metadata or a parameter is wrong (nothing recorded).
+        InvalidTag: a tag is invalid or reserved, or an execution tag's value is wrong
+            (nothing recorded).
         AlreadyExists: the run id is taken (nothing recorded).
     """
-    graph = flow_graph(flow_cls)
-    name = flow_cls.__name__
-    user_tags = validate_user_tags(request.tags)
-    executor = executor or LocalExecutor(request.max_workers)
+    checked = check_request(flow_cls, request)
+    execution = checked.execution
+    workers = request.max_workers if request.max_workers is not None else execution.max_workers
+    executor = executor or LocalExecutor(workers)
     if settings.metadata == "local":
         settings.ensure_home()
     store = open_store(settings.metadata_url)
@@ -128,9 +181,11 @@ def launch(
         try:
             return _launch(
                 flow_cls,
-                graph,
-                name,
-                user_tags,
+                checked.graph,
+                flow_cls.__name__,
+                checked.definition,
+                checked.user_tags,
+                execution,
                 settings,
                 store,
                 blobs,
@@ -148,7 +203,9 @@ def _launch(
     flow_cls: type,
     graph: FlowGraph,
     name: str,
+    definition: FlowDefinition,
     user_tags: frozenset[str],
+    execution: ExecutionTags,
     settings: Settings,
     store: MetadataStore,
     blobs: BlobStore,
@@ -157,10 +214,13 @@ def _launch(
     executor: Executor,
 ) -> RunOutcome:
     origin: Origin | None = None
+    partition = request.partition
     if request.resume is not None:
         origin_record = _origin_run(store, name, request.resume)
         origin = Origin(store, origin_record, graph, request.resume_step)
         given = {**origin_record.parameters, **request.parameters}
+        if partition is None:
+            partition = _partition_of(origin_record.system_tags)
     else:
         given = dict(request.parameters)
     parameters = resolve_parameters(flow_cls, given)
@@ -185,6 +245,13 @@ def _launch(
     if origin is not None:
         system_tags |= {f"origin-run:{origin.run_id}", f"resume-step:{origin.step}"}
     system_tags |= {f"trigger:{event.name}" for event in request.trigger}
+    for prefix, value in (
+        ("partition", partition),
+        ("backfill", request.backfill),
+        ("image", request.image),
+    ):
+        if value is not None:
+            system_tags.add(f"{prefix}:{value}")
     new_run = NewRun(
         flow_name=name,
         run_id=request.run_id,
@@ -195,6 +262,7 @@ def _launch(
         origin_run_id=origin.run_id if origin is not None else None,
         trigger=request.trigger,
         heartbeat_timeout=request.heartbeat_timeout,
+        flow_metadata=definition.metadata,
     )
     flow_file = _flow_file(flow_cls)
     code = build_code_package(flow_file, blobs) if flow_file is not None else None
@@ -228,8 +296,33 @@ def _launch(
         origin=origin,
         parameter_view=parameter_view,
         heartbeat_every=heartbeat_every,
+        execution=execution,
     )
     return scheduler.execute()
+
+
+def _check_system_values(request: RunRequest) -> None:
+    """Check the values that become system tags, naming the option that gave each."""
+    for option, prefix, value in (
+        ("--partition", "partition", request.partition),
+        ("the backfill id", "backfill", request.backfill),
+        ("FLOWTRAIL_IMAGE", "image", request.image),
+    ):
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidArgument(f"{option} must be a non-empty string, got {value!r}")
+        try:
+            validate_tag(f"{prefix}:{value}")
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"{option} {value!r} cannot be a tag: {exc.message}") from None
+
+
+def _partition_of(system_tags: frozenset[str]) -> str | None:
+    for tag in system_tags:
+        if tag.startswith("partition:"):
+            return tag[len("partition:") :]
+    return None
 
 
 def _origin_run(store: MetadataStore, flow: str, run_id: str) -> Any:

@@ -36,6 +36,7 @@ from flowtrail.model import (
     utc_now,
 )
 from flowtrail.runtime.decorators import StepOptions, options_of
+from flowtrail.runtime.exectags import ExecutionTags
 from flowtrail.runtime.executor import AttemptLost, Event, Executor
 from flowtrail.runtime.graph import FlowGraph, StepNode, Transition
 from flowtrail.runtime.messages import (
@@ -118,6 +119,7 @@ class Scheduler:
         heartbeat_every: Seconds between heartbeats.
         store_retry_for: Seconds the metadata store may stay unavailable (records are held
             and sent again when it is back) before the run stops.
+        execution: The run's execution tags: default retries and timeout of every step.
     """
 
     def __init__(
@@ -134,6 +136,7 @@ class Scheduler:
         parameter_view: View | None = None,
         heartbeat_every: float = 10.0,
         store_retry_for: float = 60.0,
+        execution: ExecutionTags | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -144,6 +147,7 @@ class Scheduler:
         self.progress = progress
         self.origin = origin
         self.parameter_view = dict(parameter_view or {})
+        self.execution = execution or ExecutionTags()
         self.run = Pathspec(run.flow_name, run.run_id)
         self.recorder = Recorder(
             store, self.run, heartbeat_every=heartbeat_every, retry_for=store_retry_for
@@ -275,7 +279,8 @@ class Scheduler:
             self.recorder.step(
                 NewStep(self.run.child(node.name), node.kind, node.next_steps, utc_now())
             )
-        task = _Task(pathspec, node, stack, parents, view, options_of(node.func), inputs, foreach)
+        options = self.execution.step_options(options_of(node.func))
+        task = _Task(pathspec, node, stack, parents, view, options, inputs, foreach)
         clone = self.origin.clone_for(node.name, stack) if self.origin is not None else None
         if clone is not None:
             self._clone(task, clone)
@@ -339,7 +344,8 @@ class Scheduler:
                 self.executor.stop(key)
                 del self._running[key]
                 error = StepTimeout(
-                    f"step {task.node.name!r} timed out after {limit:g} seconds (@timeout)"
+                    f"step {task.node.name!r} timed out after {limit:g} seconds "
+                    f"({task.options.timeout_source})"
                 )
                 self._attempt_failed(
                     task,

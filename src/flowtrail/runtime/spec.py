@@ -12,6 +12,7 @@ from typing import Any, ClassVar, TypeVar
 
 from flowtrail.errors import ArtifactError, InvalidFlow
 from flowtrail.runtime.current import current
+from flowtrail.runtime.definition import declare
 from flowtrail.runtime.messages import ArtifactRef, View
 from flowtrail.runtime.parameters import Parameter
 
@@ -78,9 +79,23 @@ class FlowSpec:
     Subclass it, mark steps with ``@step``, and end the file with
     ``if __name__ == "__main__": MyFlow()`` to get ``python flow.py run``, ``resume``,
     ``show`` and ``--help``.
+
+    The class statement may also give flow metadata and default run tags, as Dagster's
+    ``@job`` does::
+
+        class TrainFlow(FlowSpec, metadata={"owner": "data team"}, tags={"team": "ml"}):
+            ...
+
+    Metadata values are :class:`~flowtrail.model.MetadataValue` or plain values converted to
+    one; tags are a dict (``key:value`` tags) or a list. Both are checked before a run.
     """
 
     _flowtrail_graph: ClassVar[Any] = None
+
+    def __init_subclass__(cls, metadata: Any = None, tags: Any = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if metadata is not None or tags is not None:
+            declare(cls, metadata, tags)
 
     def __init__(self, use_cli: bool = True) -> None:
         object.__setattr__(self, "_ft", None)
