@@ -64,6 +64,7 @@ def run_flow(
     show_progress: bool | None = False,
     heartbeat_timeout: float = 120.0,
     partition: str | None = None,
+    store_retry_seconds: float = 60.0,
 ) -> Any:
     """Run a flow to its end and return the run as a client ``Run``.
 
@@ -83,6 +84,8 @@ def run_flow(
             default) shows nothing.
         heartbeat_timeout: Seconds of silence after which readers record the run lost.
         partition: The partition the run computes (``partition:<key>``, ``current.partition``).
+        store_retry_seconds: How long the metadata store may stay unavailable (records are
+            held and sent when it is back) before the run stops.
 
     Returns:
         The finished run (a ``flowtrail.Run``), whatever its status.
@@ -104,6 +107,7 @@ def run_flow(
         heartbeat_timeout=timedelta(seconds=heartbeat_timeout),
         partition=partition,
         image=os.environ.get("FLOWTRAIL_IMAGE") or None,
+        store_retry_seconds=store_retry_seconds,
     )
     outcome = launch(flow_cls, settings, request, choose_progress(show_progress))
     from flowtrail.client import Run

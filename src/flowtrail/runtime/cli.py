@@ -20,13 +20,14 @@ from flowtrail.runtime.progress import choose_progress
 
 __all__ = ["build_cli", "main"]
 
-_RUN_OPTIONS = {"tags", "max_workers", "heartbeat_timeout", "quiet"}
+_RUN_OPTIONS = {"tags", "max_workers", "heartbeat_timeout", "store_retry_seconds", "quiet"}
 _RESERVED = {
     "tag",
     "max_workers",
     "run_id",
     "trigger_event",
     "heartbeat_timeout",
+    "store_retry_seconds",
     "quiet",
     "step",
     "partition",
@@ -73,6 +74,16 @@ def _common(func: Any) -> Any:
         default=120.0,
         show_default=True,
         help="Seconds of scheduler silence after which readers record the run lost.",
+    )(func)
+    func = click.option(
+        "--store-retry-seconds",
+        type=click.FloatRange(0),
+        default=60.0,
+        show_default=True,
+        envvar="FLOWTRAIL_STORE_RETRY_SECONDS",
+        help="Seconds the metadata store (a restarting service) may stay unavailable while "
+        "the run holds its records and retries; then the run stops "
+        "[env: FLOWTRAIL_STORE_RETRY_SECONDS].",
     )(func)
     return click.option(
         "--quiet", is_flag=True, help="Show nothing while the run goes (the exit code tells)."
@@ -190,6 +201,7 @@ def _go(flow_cls: type, options: dict[str, Any], base: RunRequest) -> None:
         run_id=base.run_id,
         trigger=base.trigger,
         heartbeat_timeout=timedelta(seconds=options["heartbeat_timeout"]),
+        store_retry_seconds=options["store_retry_seconds"],
         resume=base.resume,
         resume_step=base.resume_step,
         partition=base.partition,

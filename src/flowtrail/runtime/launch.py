@@ -72,6 +72,9 @@ class RunRequest:
         backfill: The backfill the run belongs to (system tag ``backfill:<id>``).
         image: The container image it runs in (system tag ``image:<tag>``); entry points
             read it from ``FLOWTRAIL_IMAGE``.
+        store_retry_seconds: How long the metadata store (a service being restarted, say)
+            may stay unavailable while the run holds its records and retries; after that
+            the run stops with a message saying so.
     """
 
     parameters: Mapping[str, Any] = field(default_factory=dict)
@@ -85,6 +88,7 @@ class RunRequest:
     partition: str | None = None
     backfill: str | None = None
     image: str | None = None
+    store_retry_seconds: float = 60.0
 
 
 def flow_graph(flow_cls: type) -> FlowGraph:
@@ -296,6 +300,7 @@ def _launch(
         origin=origin,
         parameter_view=parameter_view,
         heartbeat_every=heartbeat_every,
+        store_retry_for=request.store_retry_seconds,
         execution=execution,
     )
     return scheduler.execute()
