@@ -34,7 +34,7 @@ def test_wal_mode_and_foreign_keys_on_a_file(tmp_path: Path) -> None:
     store.close()
 
 
-@pytest.mark.parametrize("url", ["mysql://u@h/db", "http://host:8080", "flowtrail.db", ""])
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "ftp://host:8080", "flowtrail.db", ""])
 def test_unknown_scheme(url: str) -> None:
     with pytest.raises(InvalidArgument, match="expected a metadata store URL starting with"):
         open_store(url)
@@ -47,7 +47,24 @@ def test_unknown_scheme_never_echoes_a_password() -> None:
 
 
 def test_schemes_are_a_literal_table() -> None:
-    assert set(SCHEMES) == {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}
+    assert set(SCHEMES) == {
+        "sqlite",
+        "sqlite+pysqlite",
+        "postgresql",
+        "postgresql+psycopg",
+        "http",
+        "https",
+    }
+
+
+def test_a_service_url_opens_an_http_store_with_its_token() -> None:
+    from flowtrail.store.http import HttpStore
+
+    store = open_store("https://ft.example.com:8443/", token="s3cret")
+    assert isinstance(store, HttpStore)
+    assert store.url == "https://ft.example.com:8443"
+    assert "s3cret" not in repr(store)
+    store.close()
 
 
 def test_missing_folder(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from flowtrail.client import (
 )
 from flowtrail.client.provider import current_provider
 from flowtrail.config import resolve_settings
-from flowtrail.errors import InvalidArgument, NotFound, StoreUnavailable
+from flowtrail.errors import InvalidArgument, NotFound
 from flowtrail.store import open_store
 from tests.client.conftest import History
 from tests.client.history import T0, record_train_flow
@@ -108,11 +108,14 @@ def test_a_bad_spec_leaves_the_provider_as_it_was(history: History) -> None:
         ("service@http://127.0.0.1:8080", "service@http://127.0.0.1:8080"),
     ],
 )
-def test_a_service_url_is_accepted_and_refused_when_opened(spec: str, described: str) -> None:
+def test_a_service_url_opens_the_http_store(spec: str, described: str) -> None:
+    from flowtrail.store.http import HttpStore
+
     assert metadata(spec) == described
     assert get_metadata() == described
-    with pytest.raises(StoreUnavailable, match=r"metadata\('local@PATH'\)"):
-        _ = Flowtrail().flows
+    store = current_provider().store  # opening sends no request
+    assert isinstance(store, HttpStore)
+    assert store.url == described.removeprefix("service@")
 
 
 def test_sql_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,6 +55,21 @@ def _open_fsspec(url: str, options: dict[str, Any]) -> BlobBackend:
     return FsspecBackend(url, **options)
 
 
+def _open_http(url: str, options: dict[str, Any]) -> BlobBackend:
+    # httpx loads only when a service is used for blobs.
+    from flowtrail.blobs.http_backend import connect_http_blobs
+
+    token = options.pop("token", None)
+    timeout = options.pop("timeout", 60.0)
+    if options:
+        raise InvalidArgument(
+            f"unexpected options {sorted(options)} for blobs through the flowtrail service; "
+            f"it takes token, timeout, cache_dir, compress_threshold and level",
+            details={"options": sorted(options)},
+        )
+    return connect_http_blobs(url, token=token, timeout=timeout)
+
+
 # Scheme -> factory. Only file systems whose single PUT is atomic (object stores) and memory
 # are listed: the backend contract promises that no reader sees a partial blob.
 _FACTORIES: dict[str, Callable[[str, dict[str, Any]], BlobBackend]] = {
@@ -68,6 +83,8 @@ _FACTORIES: dict[str, Callable[[str, dict[str, Any]], BlobBackend]] = {
     "az": _open_fsspec,
     "abfs": _open_fsspec,
     "abfss": _open_fsspec,
+    "http": _open_http,
+    "https": _open_http,
 }
 
 #: The URL schemes :func:`open_blob_store` accepts (a plain path has no scheme).
@@ -80,7 +97,10 @@ def open_blob_store(url: str | os.PathLike[str], **options: Any) -> BlobStore:
     Schemes: a plain path or ``file:///absolute/path`` (``file://localhost/absolute/path``
     too) opens a :class:`~flowtrail.blobs.LocalBackend`;
     ``memory://``, ``s3://``, ``s3a://``, ``gs://``, ``gcs://``, ``az://``, ``abfs://`` and
-    ``abfss://`` open an :class:`~flowtrail.blobs.FsspecBackend`.
+    ``abfss://`` open an :class:`~flowtrail.blobs.FsspecBackend`; ``http://`` and
+    ``https://`` (a flowtrail service) open an
+    :class:`~flowtrail.blobs.http_backend.HttpBlobBackend` (options ``token`` and
+    ``timeout``; needs the ``service`` extra).
 
     Args:
         url: Where the blobs live.

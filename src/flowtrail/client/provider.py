@@ -92,8 +92,8 @@ class Provider:
         """The metadata store, opened on first use.
 
         Raises:
-            StoreUnavailable: the store cannot be opened (a service URL while this flowtrail
-                has no HTTP store, an unreachable database).
+            StoreUnavailable: the store cannot be opened (an unreachable database; a
+                service is only contacted by the first read).
         """
         with self._lock:
             if self._store is None:
@@ -153,13 +153,11 @@ class Provider:
         elif url_scheme(url) not in SCHEMES:
             raise StoreUnavailable(
                 f"cannot read the metadata provider {settings.describe_metadata()!r}: this "
-                f"flowtrail opens SQL databases and local folders "
-                f"({', '.join(s + '://' for s in SCHEMES)}) but has no store for "
-                f"{url_scheme(url)}:// URLs yet; choose another provider with "
-                f"metadata('local@PATH') or metadata('sql@URL')",
+                f"flowtrail opens {', '.join(s + '://' for s in SCHEMES)} URLs, not "
+                f"{url_scheme(url)}://",
                 details={"metadata": settings.describe_metadata()},
             )
-        return open_store(url)
+        return open_store(url, token=settings.service_token)
 
     def __repr__(self) -> str:
         return f"Provider({self.describe()!r})"

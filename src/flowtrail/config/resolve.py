@@ -33,7 +33,7 @@ from flowtrail.config.spec import (
 )
 from flowtrail.errors import InvalidArgument
 
-__all__ = ["DATASTORES", "ENV_VARS", "find_home", "resolve_settings"]
+__all__ = ["DATASTORES", "ENV_VARS", "TOKEN_ENV", "find_home", "resolve_settings"]
 
 #: The datastore types a setting may name.
 DATASTORES: tuple[str, ...] = ("local", "s3", "gs", "memory")
@@ -46,6 +46,9 @@ ENV_VARS: Mapping[str, str] = {
     "datastore_root": "FLOWTRAIL_DATASTORE_ROOT",
     "profile": "FLOWTRAIL_PROFILE",
 }
+
+#: The environment variable holding the token a client sends to the flowtrail service.
+TOKEN_ENV = "FLOWTRAIL_SERVICE_TOKEN"
 
 # The URL schemes each remote datastore's root may have, and the datastore a scheme implies.
 _ROOT_SCHEMES: Mapping[str, tuple[str, ...]] = {
@@ -93,6 +96,7 @@ def resolve_settings(
     datastore: str | None = None,
     datastore_root: str | None = None,
     profile: str | None = None,
+    service_token: str | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
@@ -108,6 +112,7 @@ def resolve_settings(
             ``datastore_root`` implies it (``s3://...`` means ``s3``); otherwise ``local``.
         datastore_root: The blob folder (``local``) or URL (``s3://bucket/prefix``).
         profile: The profile of the profile file to use.
+        service_token: The token sent to the service; else ``FLOWTRAIL_SERVICE_TOKEN``.
         env: The environment; ``os.environ`` read at call time when omitted.
         cwd: The working directory relative paths and the walk-up start from; ``Path.cwd()``
             when omitted.
@@ -156,6 +161,12 @@ def resolve_settings(
     )
     sources["datastore"] = store_source
     sources["datastore_root"] = root_source
+    token = service_token
+    if token is not None:
+        sources["service_token"] = "argument"
+    elif env.get(TOKEN_ENV, "").strip():
+        token = env[TOKEN_ENV].strip()
+        sources["service_token"] = f"env:{TOKEN_ENV}"
     return Settings(
         metadata=kind,
         metadata_location=location,
@@ -164,6 +175,7 @@ def resolve_settings(
         profile=None if selected is None else selected.name,
         home=home,
         sources=sources,
+        service_token=token,
     )
 
 

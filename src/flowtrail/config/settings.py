@@ -40,6 +40,8 @@ class Settings:
         home: The ``.flowtrail`` folder. For ``local`` metadata it is the metadata location;
             otherwise the embedded default found from the working directory. It may not exist
             yet: see :meth:`ensure_home`.
+        service_token: The bearer token sent to a ``service`` provider
+            (``FLOWTRAIL_SERVICE_TOKEN``), or ``None``; never shown by ``repr``.
         sources: For each field above, where its value came from: ``"argument"``,
             ``"env:FLOWTRAIL_METADATA"`` (and so on), ``"profile:<name> (<file>)"``,
             ``"default_profile (<file>)"`` (the ``profile`` field only) or ``"default"``.
@@ -52,6 +54,7 @@ class Settings:
     profile: str | None
     home: Path
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)
+    service_token: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.metadata not in METADATA_KINDS:
@@ -130,5 +133,6 @@ class Settings:
             f"metadata_location={mask_password(self.metadata_location)!r}, "
             f"datastore={self.datastore!r}, "
             f"datastore_root={mask_password(self.datastore_root)!r}, "
-            f"profile={self.profile!r}, home={self.home!r}, sources={dict(self.sources)!r})"
+            f"profile={self.profile!r}, home={self.home!r}, sources={dict(self.sources)!r}"
+            + (", service_token='***')" if self.service_token else ")")
         )

@@ -5,7 +5,9 @@ then the inputs it builds) before the store is called, so a refused request writ
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from flowtrail.model import Level
 from flowtrail.service.auth import Role
@@ -27,6 +29,7 @@ from flowtrail.wire import (
     NewRunModel,
     NewStepModel,
     NewTaskModel,
+    OneQuery,
     ReplaceTagsModel,
     RunModel,
     StatusChangeModel,
@@ -103,6 +106,13 @@ def replace_tags(body: ReplaceTagsModel, store: StoreDep) -> Response:
     """Remove then add user tags in one transaction."""
     run = parse_spec(body.pathspec, Level.RUN, "body.pathspec")
     return json_response(RunModel.of(store.replace_tags(run, body.remove, body.add)))
+
+
+@router.delete("/run", status_code=204, tags=["runs"], dependencies=[need(Role.ADMIN)])
+def delete_run(q: Annotated[OneQuery, Query()], store: StoreDep) -> Response:
+    """Delete a finished run and everything recorded under it (needs the admin role)."""
+    store.delete_run(parse_spec(q.pathspec, Level.RUN))
+    return Response(status_code=204)
 
 
 @router.post("/steps", response_model=StepModel, status_code=201, tags=["steps"])

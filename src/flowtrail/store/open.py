@@ -15,7 +15,7 @@ from flowtrail.store.sql.store import SqlStore
 __all__ = ["SCHEMES", "open_store"]
 
 
-def _open_sql(url: str, migrate: MigrateMode) -> MetadataStore:
+def _open_sql(url: str, migrate: MigrateMode, token: str | None) -> MetadataStore:
     database = parse_database_url(url)
     engine = database.engine()
     try:
@@ -27,22 +27,36 @@ def _open_sql(url: str, migrate: MigrateMode) -> MetadataStore:
     return SqlStore(engine)
 
 
+def _open_http(url: str, migrate: MigrateMode, token: str | None) -> MetadataStore:
+    # The service migrates its own database; httpx loads only when a service is opened.
+    from flowtrail.store.http import connect_http_store
+
+    return connect_http_store(url, token=token)
+
+
 #: URL scheme (the part before ``://``, driver included) to the factory that opens it.
-SCHEMES: dict[str, Callable[[str, MigrateMode], MetadataStore]] = {
+SCHEMES: dict[str, Callable[[str, MigrateMode, str | None], MetadataStore]] = {
     "sqlite": _open_sql,
     "sqlite+pysqlite": _open_sql,
     "postgresql": _open_sql,
     "postgresql+psycopg": _open_sql,
+    "http": _open_http,
+    "https": _open_http,
 }
 
 
-def open_store(url: str, *, migrate: MigrateMode | str = MigrateMode.AUTO) -> MetadataStore:
+def open_store(
+    url: str, *, migrate: MigrateMode | str = MigrateMode.AUTO, token: str | None = None
+) -> MetadataStore:
     """Open the metadata store at ``url``.
 
     ``sqlite:///path/to/file.db`` (a file; ``sqlite:////abs/path`` for an absolute path),
     ``sqlite://`` (in memory, for tests), ``postgresql+psycopg://user:pw@host/db``
     (``postgresql://`` means the same). The schema is brought up to date as ``migrate``
-    allows (see :class:`~flowtrail.store.sql.migrate.MigrateMode`).
+    allows (see :class:`~flowtrail.store.sql.migrate.MigrateMode`). ``http://host:port`` and
+    ``https://...`` open an :class:`~flowtrail.store.http.HttpStore` on the flowtrail service
+    (needs the ``service`` extra), sending ``token`` as a bearer token; SQL URLs ignore
+    ``token``.
 
     Raises:
         InvalidArgument: the scheme is not one of :data:`SCHEMES`.
@@ -58,4 +72,4 @@ def open_store(url: str, *, migrate: MigrateMode | str = MigrateMode.AUTO) -> Me
             f"{', '.join(s + '://' for s in SCHEMES)}; got {shown!r}",
             details={"scheme": scheme},
         )
-    return factory(url, MigrateMode(migrate))
+    return factory(url, MigrateMode(migrate), token)

@@ -194,6 +194,10 @@ class HttpStore(MetadataStore):
         body = {"pathspec": str(run), "at": _ms(at)}
         return self._post("/runs/heartbeat", RunModel, body, idempotent=True).to_record()
 
+    def delete_run(self, run: Pathspec) -> None:
+        # Not retried after a 5xx: a repeat of a delete that went through is a NotFound.
+        self._service.call("DELETE", "/run", idempotent=False, params={"pathspec": str(run)})
+
     def add_tags(self, run: Pathspec, tags: Iterable[str]) -> RunRecord:
         body = {"pathspec": str(run), "tags": _tag_list("add", tags)}
         return self._post("/runs/tags/add", RunModel, body, idempotent=True).to_record()
