@@ -21,11 +21,15 @@ PUBLIC_PACKAGES = [
     "flowtrail.model",
     "flowtrail.store",
     "flowtrail.store.sql",
+    "flowtrail.store.http",
     "flowtrail.blobs",
     "flowtrail.config",
     "flowtrail.client",
     "flowtrail.compat.metaflow",
     "flowtrail.runtime",
+    "flowtrail.workflow",
+    "flowtrail.wire",
+    "flowtrail.service",
 ]
 
 

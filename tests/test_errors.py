@@ -27,6 +27,8 @@ from flowtrail.errors import (
     StoreUnavailable,
     Unauthorized,
     WorkerDied,
+    WorkflowCancellationError,
+    WorkflowExecutionError,
     error_for_code,
 )
 
@@ -50,6 +52,8 @@ STATUS = {
     RequestTooLarge: 413,
     WorkerDied: 500,
     StepTimeout: 500,
+    WorkflowExecutionError: 500,
+    WorkflowCancellationError: 409,
 }
 
 

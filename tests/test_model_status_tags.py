@@ -8,6 +8,7 @@ import pytest
 
 from flowtrail.errors import InvalidArgument, InvalidTag, InvalidTransition
 from flowtrail.model import (
+    FINAL,
     MAX_TAG_LENGTH,
     MAX_USER_TAGS,
     SYSTEM_TAG_PREFIXES,
@@ -92,9 +93,22 @@ def test_succeeded_run_cannot_run_again() -> None:
     assert info.value.http_status == 409
 
 
-@pytest.mark.parametrize("status", [Status.SUCCEEDED, Status.FAILED, Status.CANCELLED])
-def test_recorded_final_statuses_are_final(status: Status) -> None:
-    assert TRANSITIONS[status] == frozenset()
+def test_only_succeeded_is_final() -> None:
+    assert TRANSITIONS[Status.SUCCEEDED] == frozenset()
+    assert frozenset({Status.SUCCEEDED}) == FINAL
+
+
+@pytest.mark.parametrize("status", [Status.FAILED, Status.CANCELLED, Status.LOST])
+def test_a_failed_cancelled_or_lost_run_may_run_again(status: Status) -> None:
+    # A workflow resumes in place, under its id (flowtrail.workflow.resume).
+    check_transition("trip/trip1", status, Status.RUNNING)
+
+
+@pytest.mark.parametrize("status", [Status.FAILED, Status.CANCELLED])
+def test_a_failed_or_cancelled_object_only_runs_again(status: Status) -> None:
+    assert TRANSITIONS[status] == frozenset({Status.RUNNING})
+    with pytest.raises(InvalidTransition, match=r"allowed from .*: running"):
+        check_transition("F/1", status, Status.SUCCEEDED)
 
 
 def test_key_transitions() -> None:
@@ -131,6 +145,7 @@ EXPECTED_PREFIXES = {
     "partition:",
     "backfill:",
     "image:",
+    "workflow:",
 }
 
 

@@ -9,6 +9,7 @@ from flowtrail.model.values import MetadataValue
 from flowtrail.runtime import FlowSpec, Parameter, catch, current, retry, step, timeout
 
 if TYPE_CHECKING:
+    from flowtrail import workflow
     from flowtrail.client import (
         DataArtifact,
         Flow,
@@ -60,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from flowtrail import client
 
         return getattr(client, name)
+    if name == "workflow":
+        import importlib
+
+        return importlib.import_module("flowtrail.workflow")
     raise AttributeError(f"module 'flowtrail' has no attribute {name!r}")
 
 
@@ -86,4 +91,5 @@ __all__ = [
     "run_flow",
     "step",
     "timeout",
+    "workflow",
 ]

@@ -26,7 +26,9 @@ The tree::
     ├── SchemaMismatch (503, "schema_mismatch")
     ├── BlobCorrupted (500, "blob_corrupted")
     ├── WorkerDied (500, "worker_died")
-    └── StepTimeout (500, "step_timeout")             also a TimeoutError
+    ├── StepTimeout (500, "step_timeout")             also a TimeoutError
+    ├── WorkflowExecutionError (500, "workflow_failed")
+    └── WorkflowCancellationError (409, "workflow_cancelled")
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ __all__ = [
     "StoreUnavailable",
     "Unauthorized",
     "WorkerDied",
+    "WorkflowCancellationError",
+    "WorkflowExecutionError",
     "error_for_code",
 ]
 
@@ -210,6 +214,21 @@ class StepTimeout(FlowtrailError, TimeoutError):
     http_status = 500
 
 
+class WorkflowExecutionError(FlowtrailError):
+    """A workflow (``flowtrail.workflow``) failed: a task raised, or its worker died, on
+    every attempt it had. The task's exception is the ``__cause__`` when it could travel."""
+
+    code = "workflow_failed"
+    http_status = 500
+
+
+class WorkflowCancellationError(FlowtrailError):
+    """A workflow was cancelled before it finished (``workflow.cancel`` or a signal)."""
+
+    code = "workflow_cancelled"
+    http_status = 409
+
+
 _BY_CODE: dict[str, type[FlowtrailError]] = {
     cls.code: cls
     for cls in (
@@ -232,6 +251,8 @@ _BY_CODE: dict[str, type[FlowtrailError]] = {
         RequestTooLarge,
         WorkerDied,
         StepTimeout,
+        WorkflowExecutionError,
+        WorkflowCancellationError,
     )
 }
 

@@ -10,7 +10,7 @@ from flowtrail.client.base import Container, Context, RunScoped, paged
 from flowtrail.client.code import Code
 from flowtrail.client.trigger import Trigger
 from flowtrail.errors import NotFound
-from flowtrail.model import TERMINAL, Level, MetadataValue, RunRecord, Status
+from flowtrail.model import FINAL, Level, MetadataValue, RunRecord, Status
 
 if TYPE_CHECKING:
     from flowtrail.client.data import Data
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Run"]
 
-# Statuses after which a run's record (tags aside) no longer changes. ``lost`` is not one: a
-# writer that was only slow may still record how the run really ended.
-_SETTLED = TERMINAL - {Status.LOST}
+# Statuses after which a run's record (tags aside) no longer changes: only ``succeeded``. A
+# lost run's writer may still record how it really ended, and a failed or cancelled workflow
+# may be resumed under the same id.
+_SETTLED = FINAL
 
 
 class Run(RunScoped, Container["Step"]):

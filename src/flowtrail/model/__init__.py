@@ -30,7 +30,7 @@ from flowtrail.model.records import (
     TaskRecord,
     TriggerEvent,
 )
-from flowtrail.model.status import TERMINAL, TRANSITIONS, Status, check_transition
+from flowtrail.model.status import FINAL, TERMINAL, TRANSITIONS, Status, check_transition
 from flowtrail.model.tags import (
     MAX_TAG_LENGTH,
     MAX_USER_TAGS,
@@ -71,6 +71,7 @@ from flowtrail.model.writes import (
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "FINAL",
     "MAX_ORDER_KEYS",
     "MAX_PAGE_SIZE",
     "MAX_TAG_LENGTH",

@@ -6,14 +6,15 @@ from enum import StrEnum
 
 from flowtrail.errors import InvalidArgument, InvalidTransition
 
-__all__ = ["TERMINAL", "TRANSITIONS", "Status", "check_transition"]
+__all__ = ["FINAL", "TERMINAL", "TRANSITIONS", "Status", "check_transition"]
 
 
 class Status(StrEnum):
     """The status of a run, a task or an attempt.
 
     ``pending``: recorded, not started. ``running``: started, not finished.
-    ``succeeded``, ``failed``, ``cancelled``: finished, as recorded by the writer.
+    ``succeeded``, ``failed``, ``cancelled``: finished, as recorded by the writer (a failed
+    or cancelled run or task may run again: a workflow resumes in place, under its id).
     ``lost``: the writer stopped heartbeating for longer than its timeout; a reader recorded it.
     """
 
@@ -39,17 +40,23 @@ class Status(StrEnum):
 
 TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.LOST})
 
-#: Which status may follow which. A succeeded, failed or cancelled object is final. A lost
-#: one was declared lost by a reader when its writer fell silent; if that writer turns out
-#: to be alive, it may still record how the object really ended (or that it runs on).
+#: Which status may follow which. A succeeded object is final. A failed or cancelled one may
+#: run again: a workflow (``flowtrail.workflow``) resumes under the same id, re-running its
+#: failed tasks in place. A lost one was declared lost by a reader when its writer fell
+#: silent; if that writer turns out to be alive, it may still record how the object really
+#: ended (or that it runs on), and a lost workflow may be resumed.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED, Status.LOST}),
     Status.RUNNING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.LOST}),
     Status.SUCCEEDED: frozenset(),
-    Status.FAILED: frozenset(),
-    Status.CANCELLED: frozenset(),
+    Status.FAILED: frozenset({Status.RUNNING}),
+    Status.CANCELLED: frozenset({Status.RUNNING}),
     Status.LOST: frozenset({Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}),
 }
+
+#: Statuses no transition leaves: a run or task in one of them never changes again (readers
+#: may cache it). Every other status, failed and cancelled included, may still change.
+FINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
 
 
 def check_transition(what: str, current: Status, new: Status) -> None:

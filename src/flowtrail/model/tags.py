@@ -40,6 +40,7 @@ SYSTEM_TAG_PREFIXES: tuple[str, ...] = (
     "partition:",
     "backfill:",
     "image:",
+    "workflow:",
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from flowtrail.errors import InvalidArgument
 from flowtrail.runtime.graph import FlowGraph
-from flowtrail.runtime.messages import LogChunk, RunContext, TaskOrder, TaskResult
+from flowtrail.runtime.messages import CallOrder, LogChunk, RunContext, TaskOrder, TaskResult
 
 __all__ = ["AttemptLost", "Event", "Executor", "LocalExecutor"]
 
@@ -46,8 +46,9 @@ class Executor(abc.ABC):
     name: str = "executor"
 
     @abc.abstractmethod
-    def start(self, flow_cls: type, graph: FlowGraph, run: RunContext) -> None:
-        """Get ready to run attempts of one run."""
+    def start(self, flow_cls: type | None, graph: FlowGraph | None, run: RunContext) -> None:
+        """Get ready to run attempts of one run (of function tasks, when ``flow_cls`` and
+        ``graph`` are ``None``: their orders are :class:`CallOrder` s)."""
 
     @property
     @abc.abstractmethod
@@ -55,7 +56,7 @@ class Executor(abc.ABC):
         """How many more attempts :meth:`submit` accepts now."""
 
     @abc.abstractmethod
-    def submit(self, order: TaskOrder) -> int | None:
+    def submit(self, order: TaskOrder | CallOrder) -> int | None:
         """Start an attempt; returns the pid of the process running it, if there is one."""
 
     @abc.abstractmethod
@@ -92,7 +93,9 @@ def _describe_exit(code: int | None) -> str:
     return f"its worker process exited with code {code}"
 
 
-def _entry(conn: Connection, flow_cls: type, graph: FlowGraph, run: RunContext) -> None:
+def _entry(
+    conn: Connection, flow_cls: type | None, graph: FlowGraph | None, run: RunContext
+) -> None:
     from flowtrail.runtime.worker import exit_now, run_worker
 
     try:
@@ -119,7 +122,7 @@ class LocalExecutor(Executor):
         self._ctx: Any = None
         self._args: tuple[Any, ...] = ()
 
-    def start(self, flow_cls: type, graph: FlowGraph, run: RunContext) -> None:
+    def start(self, flow_cls: type | None, graph: FlowGraph | None, run: RunContext) -> None:
         methods = multiprocessing.get_all_start_methods()
         # fork keeps the flow class (even one defined in __main__ or a notebook) without
         # pickling it, and costs milliseconds.
@@ -143,7 +146,7 @@ class LocalExecutor(Executor):
         self._workers.append(worker)
         return worker
 
-    def submit(self, order: TaskOrder) -> int | None:
+    def submit(self, order: TaskOrder | CallOrder) -> int | None:
         idle = next((w for w in self._workers if w.key is None), None)
         if idle is None:
             if len(self._workers) >= self.max_workers:

@@ -11,6 +11,7 @@ from flowtrail.model import ExceptionInfo
 
 __all__ = [
     "ArtifactRef",
+    "CallOrder",
     "LogChunk",
     "RunContext",
     "TaskOrder",
@@ -70,6 +71,28 @@ class TaskOrder:
     inputs: tuple[tuple[str, View], ...] | None = None
     foreach: tuple[ArtifactRef, int] | None = None
     index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallOrder:
+    """One attempt at a function task (``flowtrail.workflow``) for a worker to run.
+
+    Attributes:
+        key: The scheduler's handle of the attempt (task pathspec and attempt number).
+        task_id: The task's id.
+        attempt: The attempt number (from 0).
+        payload: ``(function, args, kwargs)`` pickled by cloudpickle; each upstream output
+            in the arguments is a persistent id: the upstream task's id.
+        inputs: Per upstream task id, its output artifact in the blob store.
+        wrap: Return ``(result, None)`` instead of the result (``catch_exceptions``).
+    """
+
+    key: tuple[str, int]
+    task_id: str
+    attempt: int
+    payload: bytes
+    inputs: tuple[tuple[str, ArtifactRef], ...] = ()
+    wrap: bool = False
 
 
 @dataclass(frozen=True, slots=True)

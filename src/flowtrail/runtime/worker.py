@@ -17,10 +17,12 @@ from typing import Any
 from flowtrail.blobs import BlobStore, deserialize, open_blob_store, serialize
 from flowtrail.errors import ArtifactError, InvalidFlow
 from flowtrail.model import to_epoch_ms, utc_now
+from flowtrail.runtime.calls import run_call
 from flowtrail.runtime.current import TaskContext, current
 from flowtrail.runtime.graph import FlowGraph, Transition
 from flowtrail.runtime.messages import (
     ArtifactRef,
+    CallOrder,
     LogChunk,
     RunContext,
     TaskOrder,
@@ -120,9 +122,12 @@ class _Loader:
 
 
 def run_worker(
-    conn: Connection, flow_cls: type[FlowSpec], graph: FlowGraph, run: RunContext
+    conn: Connection, flow_cls: type[FlowSpec] | None, graph: FlowGraph | None, run: RunContext
 ) -> None:
-    """The worker's loop; returns when the scheduler sends ``None`` or closes the pipe."""
+    """The worker's loop; returns when the scheduler sends ``None`` or closes the pipe.
+
+    ``flow_cls`` and ``graph`` are ``None`` for function tasks (``flowtrail.workflow``),
+    whose orders carry their function."""
     # Ctrl-C reaches the whole process group: only the scheduler decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -140,7 +145,12 @@ def run_worker(
         if order is None:
             return
         channel.key = order.key
-        result = _attempt(order, flow_cls, graph, run, blobs, load)
+        if isinstance(order, CallOrder):
+            result = run_call(order, blobs, load)
+        else:
+            assert flow_cls is not None, "a step order needs its flow"
+            assert graph is not None, "a step order needs its graph"
+            result = _attempt(order, flow_cls, graph, run, blobs, load)
         out.flush()
         err.flush()
         channel.key = None

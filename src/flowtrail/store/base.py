@@ -200,6 +200,20 @@ class MetadataStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def delete_run(self, run: Pathspec) -> None:
+        """Delete a run and everything recorded under it (steps, tasks, attempts, metadata,
+        artifact rows, log lines, tags, applied batch ids), in one transaction. Blobs are
+        not touched (they are content-addressed and may be shared): those no run refers to
+        any more become collectable. The flow stays, also when it has no run left. A silent
+        run is recorded ``lost`` first (as ``get_run`` does), and may then be deleted.
+
+        Raises:
+            NotFound: no such run.
+            InvalidTransition: the run is running or pending (a writer may still write to
+                it): record it cancelled, or let it end, first.
+        """
+
+    @abc.abstractmethod
     def add_tags(self, run: Pathspec, tags: Iterable[str]) -> RunRecord:
         """Add user tags to a run, atomically.
 

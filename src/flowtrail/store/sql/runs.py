@@ -38,6 +38,7 @@ __all__ = [
     "add_tags",
     "create_flow",
     "create_run",
+    "delete_run",
     "find_flows",
     "find_tags",
     "find_tags_stmt",
@@ -367,3 +368,16 @@ def find_tags(
     stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1)
     rows = conn.execute(stmt).all()
     return page_of("tags", rows, page.limit, lambda r: [r.tag], lambda r: TagCount(r.tag, r.runs))
+
+
+def delete_run(conn: Connection, run: Pathspec) -> None:
+    """Delete a run that is not running or pending; its rows in every other table go with
+    it (each foreign key cascades)."""
+    row = run_row(conn, run, for_update=True)
+    if row.status in (Status.RUNNING, Status.PENDING):
+        raise InvalidTransition(
+            f"run {run} is {row.status}: it cannot be deleted while it may still be written "
+            f"(record it cancelled first, or wait until it ends or is recorded lost)",
+            details={"pathspec": str(run), "current": row.status},
+        )
+    conn.execute(sa.delete(runs).where(runs.c.pk == row.pk))

@@ -223,6 +223,11 @@ class SqlStore(MetadataStore):
         with self._write() as conn:
             return runs.heartbeat(conn, run, at or utc_now())
 
+    def delete_run(self, run: Pathspec) -> None:
+        self.get_run(run)  # a silent run is recorded lost first: then it may go
+        with self._write() as conn:
+            runs.delete_run(conn, run)
+
     def add_tags(self, run: Pathspec, tags: Iterable[str]) -> RunRecord:
         return self.replace_tags(run, (), tags)
 
