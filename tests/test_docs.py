@@ -22,6 +22,7 @@ PUBLIC_PACKAGES = [
     "flowtrail.store",
     "flowtrail.store.sql",
     "flowtrail.store.http",
+    "flowtrail.store.http",
     "flowtrail.blobs",
     "flowtrail.config",
     "flowtrail.client",
