@@ -22,7 +22,6 @@ PUBLIC_PACKAGES = [
     "flowtrail.store",
     "flowtrail.store.sql",
     "flowtrail.store.http",
-    "flowtrail.store.http",
     "flowtrail.blobs",
     "flowtrail.config",
     "flowtrail.client",
