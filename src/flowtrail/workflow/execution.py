@@ -171,7 +171,7 @@ class Execution:
     def _finish(self, status: Status) -> Outcome:
         self._stop_running()
         self.executor.shutdown()
-        self.recorder.flush(status)
+        self.recorder.flush(status, wait=True)
         if status is Status.FAILED and self.failure is not None:
             return self.failure
         return Outcome(status)
