@@ -136,7 +136,7 @@ def test_bad_store_option_is_invalid(tmp_path: Path) -> None:
         open_blob_store(str(tmp_path), level=99)
 
 
-@pytest.mark.parametrize("url", ["ftp://host/blobs", "http://host/blobs", "sftp://host/x"])
+@pytest.mark.parametrize("url", ["ftp://host/blobs", "sftp://host/x", "webdav://host/blobs"])
 def test_unknown_scheme_lists_the_supported_ones(url: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         open_blob_store(url)
