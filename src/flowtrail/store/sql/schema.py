@@ -205,6 +205,8 @@ task_edges = sa.Table(
     _fk("child_pk", "tasks.pk"),
     # the children of a task
     sa.PrimaryKeyConstraint("run_pk", "parent_task_id", "child_pk"),
+    # the cascade from a deleted task to the edges naming it as the child
+    sa.Index(None, "child_pk"),
 )
 
 attempts = sa.Table(
