@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ from flowtrail.store.sql.dialects import WRITE_OPTION, explain, is_sqlite
 __all__ = [
     "DEFAULT_POSTGRES_URL",
     "POSTGRES_ENV",
+    "PeerUnavailable",
     "PostgresUnavailable",
     "Progress",
     "analyze",
@@ -38,6 +40,7 @@ __all__ = [
     "plans_of",
     "postgres_url",
     "postgres_version",
+    "provide_venv",
     "ratio_text",
     "render_table",
     "sqlite_database",
@@ -247,3 +250,66 @@ def postgres_version(base_url: str) -> str | None:
         return None
     finally:
         engine.dispose()
+
+
+# -- peers in their own virtual environments -----------------------------------------------
+
+
+class PeerUnavailable(Exception):
+    """A peer system cannot be installed or started here (the reason is the message)."""
+
+
+def _tail(text: str, lines: int = 6, width: int = 300) -> str:
+    """The end of a failed command's output on one line (its ``ERROR`` lines if any)."""
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in kept if line.startswith("ERROR")]
+    cut = [line if len(line) <= width else line[: width - 3] + "..." for line in errors or kept]
+    return " | ".join(cut[-lines:])
+
+
+def provide_venv(
+    venv: Path, requirement: str, module: str, progress: Callable[[str], None], timeout: float
+) -> tuple[str, str]:
+    """The interpreter of ``venv`` and the version of ``module`` it imports: the venv is
+    created with ``python -m venv`` and ``requirement`` pip-installed into it when it does not
+    import ``module`` at the version pinned (``metaflow==2.19.39``) yet; reused after.
+
+    Raises:
+        PeerUnavailable: creating the venv or the install failed, or the module won't import.
+    """
+    python = str(venv / "bin" / "python")
+    probe = f"import {module}, sys; sys.stdout.write({module}.__version__)"
+
+    def version() -> str | None:
+        if not Path(python).exists():
+            return None
+        try:
+            done = subprocess.run(
+                [python, "-c", probe], capture_output=True, text=True, timeout=120
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+    wanted = requirement.partition("==")[2]
+    found = version()
+    if found is not None and (not wanted or found == wanted):
+        return python, found
+    steps = []
+    if not Path(python).exists():
+        steps.append(("create the virtual environment", [sys.executable, "-m", "venv", str(venv)]))
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    steps.append((f"pip install {requirement}", [*pip, requirement]))
+    for what, command in steps:
+        progress(f"{module}: {what} ({venv})")
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise PeerUnavailable(f"{what} took over {timeout:g} s") from None
+        if done.returncode != 0:
+            reason = _tail(done.stderr or done.stdout)
+            raise PeerUnavailable(f"{what} failed (exit {done.returncode}): {reason}")
+    found = version()
+    if found is None:
+        raise PeerUnavailable(f"{requirement} was installed into {venv} but does not import")
+    return python, found

@@ -109,3 +109,45 @@ def test_runtime_bench_help_explains_every_option() -> None:
         "--quick",
     ):
         assert option in result.stdout
+
+
+CLIENT_BENCH = BENCH.with_name("client.py")
+
+
+def test_quick_client_bench_reports_every_query() -> None:
+    result = _run("--quick", bench=CLIENT_BENCH)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for query in (
+        "latest run",
+        "first page of runs with a tag",
+        "'id' in flow",
+        "compound where, first page",
+        "one task's metadata",
+    ):
+        assert f"300   {query}" in out, out
+    assert "metaflow p50" in out, out  # the peers' columns, empty
+    assert "mlflow p50" in out, out
+    assert "300 runs: filling the history" in result.stderr  # progress goes to stderr
+
+
+def test_client_bench_help_explains_every_option() -> None:
+    result = _run("--help", bench=CLIENT_BENCH)
+
+    assert result.returncode == 0, result.stderr
+    for option in (
+        "--sizes",
+        "--samples",
+        "--warmup",
+        "--peer-samples",
+        "--peer-warmup",
+        "--peer-timeout",
+        "--peers",
+        "--metaflow-venv",
+        "--mlflow-venv",
+        "--install-timeout",
+        "--seed",
+        "--quick",
+    ):
+        assert option in result.stdout

@@ -92,3 +92,15 @@ def test_reading_a_home_where_nothing_was_recorded_creates_nothing(tmp_path: Pat
     with open_store(f"sqlite:///{home / 'flowtrail.db'}") as store:
         store.create_run(NewRun("F"))
     assert [flow.id for flow in Flowtrail(_current_namespace=None)] == ["F"]
+
+
+def test_outside_any_namespace_objects_do_not_read_their_run(
+    counting: tuple[CountingStore, Provider],
+) -> None:
+    store, provider = counting
+    everyone = {"provider": provider, "_current_namespace": None}
+    task = Task("TrainFlow/1/end/6", **everyone)
+    DataArtifact("TrainFlow/1/end/6/accuracy", **everyone)
+    assert store.calls["get_run"] == 0  # no namespace to check
+    assert Task("TrainFlow/1/end/6", **alice(provider)) == task
+    assert store.calls["get_run"] == 1

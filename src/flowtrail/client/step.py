@@ -35,7 +35,7 @@ class Step(RunScoped, Container["Task"]):
 
     def _load(self, namespace_check: bool) -> None:
         self._record = self._store.get_step(self._spec)
-        if namespace_check:
+        if namespace_check and self._ctx.namespace is not None:  # None: no run to read
             self._ctx.check(self, self._store.get_run(self._run_spec))
 
     @classmethod
