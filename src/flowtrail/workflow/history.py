@@ -208,6 +208,7 @@ def _options_record(item: PlannedTask) -> str:
             "max_retries": item.options.max_retries,
             "retry_exceptions": item.options.retry_exceptions,
             "workflow_options": dict(item.options.workflow_options),
+            "given": list(item.options.given),
         }
     )
 
@@ -250,6 +251,7 @@ class TaskState:
             raw.get("max_retries", 3),
             raw.get("retry_exceptions", False),
             raw.get("workflow_options", {}),
+            tuple(raw.get("given", ())),
         )
 
     @property

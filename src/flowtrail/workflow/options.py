@@ -89,11 +89,15 @@ class TaskOptions:
         retry_exceptions: Retry when the function raises.
         workflow_options: What was given as workflow options (``task_id``, ``metadata``,
             ``catch_exceptions``, ``checkpoint``), as Ray records them.
+        given: The keys of Ray's bound options that were given (``max_retries``,
+            ``retry_exceptions``, ``_metadata`` for any workflow option), in the order they
+            first were: Ray reports exactly those as ``ray_options``.
     """
 
     max_retries: int = 3
     retry_exceptions: bool = False
     workflow_options: Mapping[str, Any] = field(default_factory=dict)
+    given: tuple[str, ...] = ()
 
     @property
     def task_id(self) -> str | None:
@@ -135,11 +139,14 @@ class TaskOptions:
             raise ValueError(f"_metadata must come from workflow.options(...), got {meta!r}")
         merged.update(meta.get(WORKFLOW_OPTIONS, {}))
         merged.update({k: given[k] for k in _WORKFLOW_KEYS if k in given})
+        # A workflow option given as a keyword is kept where workflow.options(...) puts it.
+        keys = [key if key in _TASK_KEYS else "_metadata" for key in given]
         result = replace(
             self,
             max_retries=given.get("max_retries", self.max_retries),
             retry_exceptions=given.get("retry_exceptions", self.retry_exceptions),
             workflow_options=merged,
+            given=tuple(dict.fromkeys([*self.given, *keys])),
         )
         result.check()
         return result
@@ -166,10 +173,19 @@ class TaskOptions:
                 raise ValueError(str(exc)) from None
 
     def as_ray(self) -> dict[str, Any]:
-        """The ``task_options`` dict of Ray's ``get_metadata``."""
-        ray_options: dict[str, Any] = {}
-        if self.workflow_options:
-            ray_options["_metadata"] = {WORKFLOW_OPTIONS: dict(self.workflow_options)}
+        """The ``task_options`` dict of Ray's ``get_metadata``; its ``ray_options`` are the
+        options given, as Ray's bound options (the decorator's, then ``.options``')."""
+        values = {
+            "max_retries": self.max_retries,
+            "retry_exceptions": self.retry_exceptions,
+            "_metadata": {WORKFLOW_OPTIONS: dict(self.workflow_options)},
+        }
+        keys = list(self.given)
+        if self.workflow_options and "_metadata" not in keys:  # recorded without ``given``
+            keys.append("_metadata")
+        ray_options = {
+            key: values[key] for key in keys if key != "_metadata" or self.workflow_options
+        }
         return {
             "task_type": "FUNCTION",
             "max_retries": self.max_retries,

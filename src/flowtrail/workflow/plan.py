@@ -7,6 +7,7 @@ import functools
 import io
 import keyword
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,10 +57,14 @@ class Plan:
 
 
 def default_task_id(func: Any) -> str:
-    """Ray's default task id: ``module.qualname`` with ``<locals>`` made ``locals``."""
+    """Ray's default task id: ``module.`` and the qualname slugified as Ray does (characters
+    other than ASCII word characters, ``.`` and ``-`` dropped: ``f.<locals>.<lambda>`` becomes
+    ``f.locals.lambda``; runs of ``-`` and whitespace become one ``-``)."""
     module = getattr(func, "__module__", None) or "__main__"
     name = getattr(func, "__qualname__", None) or type(func).__qualname__
-    return f"{module}.{name}".replace("<locals>", "locals")
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[-\s]+", "-", re.sub(r"[^\w.\-]", "", ascii_name).strip())
+    return f"{module}.{slug}"
 
 
 def plan_dag(dag: WorkflowNode) -> Plan:
