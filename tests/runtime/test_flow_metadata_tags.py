@@ -157,11 +157,15 @@ def test_partition_tag_current_partition_and_a_resume_that_keeps_it(
     )
 
 
-def test_image_tag_comes_from_flowtrail_image(project: Project) -> None:
+def test_image_tag_comes_from_flowtrail_image(project: Project, provider: Provider) -> None:
     ok(project.run("meta", "run", FLOWTRAIL_IMAGE="registry.example.org/train:1.4"))
     ok(project.run("meta", "run"))
     assert "image:registry.example.org/train:1.4" in show_json(project, "MetaFlow/1")["system_tags"]
     assert not any(t.startswith("image:") for t in show_json(project, "MetaFlow/2")["system_tags"])
+    imaged = Run.bound("MetaFlow/1", provider)
+    assert "image:registry.example.org/train:1.4" in imaged.system_tags
+    assert "image:registry.example.org/train:1.4" not in imaged.user_tags
+    assert not any(t.startswith("image:") for t in Run.bound("MetaFlow/2", provider).tags)
 
 
 def test_backfill_runs_one_tagged_run_per_partition(project: Project, provider: Provider) -> None:
