@@ -219,3 +219,50 @@ def test_default_ids_are_numbered_upstream_first(project: Project) -> None:
     generated = workflow.run(one.bind(), settings=project.settings)
     assert generated == 1
     assert len(workflow.list_all(settings=project.settings)) == 2
+
+
+def _append(path: str) -> int:
+    with open(path, "a") as f:
+        f.write("x\n")
+    return len(Path(path).read_text().splitlines())
+
+
+@workflow.task(checkpoint=False)
+def unkept(path: str, fail_from: int) -> int:
+    if _append(path) >= fail_from:
+        raise RuntimeError("unkept failed")
+    return 5
+
+
+@workflow.task
+def fails_first(x: int, path: str) -> int:
+    if _append(path) == 1:
+        raise RuntimeError("first time")
+    return 2 * x
+
+
+def test_a_task_without_checkpoint_runs_again_on_resume(project: Project) -> None:
+    from tests.workflow.test_retries import _attempts
+
+    settings = project.settings
+    up, down = str(project.path / "up"), str(project.path / "down")
+    with pytest.raises(WorkflowExecutionError, match="first time"):
+        workflow.run(fails_first.bind(unkept.bind(up, 99), down), "ck", settings=settings)
+    assert workflow.resume("ck", settings=settings) == 10
+    assert (project.count("up"), project.count("down")) == (2, 2)
+    assert workflow.get_status("ck", settings=settings) is workflow.SUCCESSFUL
+    up_id = "tests.workflow.test_lifecycle.unkept"
+    # Its task stays succeeded (a final status); each execution is one more attempt.
+    assert _attempts(project, "fails_first/ck", up_id) == ["succeeded", "succeeded"]
+    stats = workflow.get_metadata("ck", up_id, settings=settings)["stats"]
+    assert list(stats) == ["start_time", "end_time"]
+
+    # When the task fails the second time, the workflow fails, and resumes later.
+    up2, down2 = str(project.path / "up2"), str(project.path / "down2")
+    with pytest.raises(WorkflowExecutionError, match="first time"):
+        workflow.run(fails_first.bind(unkept.bind(up2, 2), down2), "ck2", settings=settings)
+    with pytest.raises(WorkflowExecutionError, match="unkept failed"):
+        workflow.resume("ck2", settings=settings)
+    assert workflow.get_status("ck2", settings=settings) is workflow.FAILED
+    assert _attempts(project, "fails_first/ck2", up_id) == ["succeeded", "failed"]
+    assert list(workflow.get_metadata("ck2", up_id, settings=settings)["stats"]) == ["start_time"]

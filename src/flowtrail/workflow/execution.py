@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
@@ -114,6 +115,9 @@ class Execution:
         }
         self.needed = self._needed()
         self.next_number = {tid: state.attempts for tid, state in states.items()}
+        # A task recorded succeeded runs again only when its output was not checkpointed.
+        # Succeeded is final: its new attempts are recorded, its status is left alone.
+        self.final = {tid for tid, s in states.items() if s.record.status is Status.SUCCEEDED}
         self.running: dict[tuple[str, int], _Attempt] = {}
         self.waiting: list[_Attempt] = []
         self.failure: Outcome | None = None
@@ -211,11 +215,15 @@ class Execution:
             self.recorder.attempt_end(
                 AttemptEnd(attempt.pathspec, attempt.number, Status.CANCELLED, finished_at=now)
             )
-            self.recorder.task_status(TaskStatusChange(attempt.pathspec, Status.CANCELLED, now))
+            self._task_status(attempt, Status.CANCELLED, now)
         for attempt in self.waiting:
-            self.recorder.task_status(TaskStatusChange(attempt.pathspec, Status.CANCELLED, now))
+            self._task_status(attempt, Status.CANCELLED, now)
         self.running.clear()
         self.waiting.clear()
+
+    def _task_status(self, attempt: _Attempt, status: Status, at: datetime) -> None:
+        if attempt.task.task_id not in self.final:
+            self.recorder.task_status(TaskStatusChange(attempt.pathspec, status, at))
 
     # -- starting attempts -------------------------------------------------------------
 
@@ -258,7 +266,7 @@ class Execution:
         self.running[attempt.key] = attempt
         spec = attempt.pathspec
         self.recorder.attempt(NewAttempt(spec, attempt.number, self.host, pid, started))
-        self.recorder.task_status(TaskStatusChange(spec, Status.RUNNING, started))
+        self._task_status(attempt, Status.RUNNING, started)
         values: dict[str, Any] = {
             "attempt": attempt.number,
             "runtime": self.executor.name,
@@ -349,7 +357,7 @@ class Execution:
             self.recorder.attempt_end(
                 AttemptEnd(spec, attempt.number, Status.SUCCEEDED, finished_at=finished)
             )
-        self.recorder.task_status(TaskStatusChange(spec, Status.SUCCEEDED, finished))
+        self._task_status(attempt, Status.SUCCEEDED, finished)
         self.done[attempt.task.task_id] = ref
 
     def _failed(
@@ -378,7 +386,7 @@ class Execution:
         if options.catch_exceptions:
             self._caught(attempt, info, blob, error)
             return
-        self.recorder.task_status(TaskStatusChange(spec, Status.FAILED, now))
+        self._task_status(attempt, Status.FAILED, now)
         if self.failure is None:
             self.failure = Outcome(Status.FAILED, attempt.task.task_id, info, blob)
 
