@@ -168,6 +168,21 @@ def test_image_tag_comes_from_flowtrail_image(project: Project, provider: Provid
     assert not any(t.startswith("image:") for t in Run.bound("MetaFlow/2", provider).tags)
 
 
+def test_trigger_tag_names_the_event_that_started_the_run(
+    project: Project, provider: Provider
+) -> None:
+    ok(project.run("meta", "run", "--trigger-event", "data:42"))
+    ok(project.run("meta", "run"))
+    triggered = Run.bound("MetaFlow/1", provider)
+    assert "trigger:data" in triggered.system_tags
+    assert "trigger:data" not in triggered.user_tags
+    assert not any(t.startswith("trigger:") for t in Run.bound("MetaFlow/2", provider).tags)
+    assert "trigger:data" in show_json(project, "MetaFlow/1")["system_tags"]
+    listed = flowtrail(project, "runs", "MetaFlow", "--tag", "trigger:data", "-o", "json")
+    ok(listed)
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == ["1"]
+
+
 def test_backfill_runs_one_tagged_run_per_partition(project: Project, provider: Provider) -> None:
     done = flowtrail(
         project,
