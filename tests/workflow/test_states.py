@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,34 @@ def test_a_pending_workflow(project: Project) -> None:
     assert workflow.get_status("p", settings=settings) is workflow.CANCELED
     workflow.delete("p", settings=settings)
     assert workflow.list_all(settings=settings) == []
+
+
+def test_a_dead_workflow_is_resumable_and_cancelled_at_once(project: Project) -> None:
+    # A run whose writer fell silent (no heartbeat within its timeout) is read as lost.
+    settings = project.settings
+    with open_session(settings) as session:
+        session.store.create_run(
+            NewRun(
+                "dead",
+                "l",
+                system_tags=frozenset({"workflow:l"}),
+                heartbeat_timeout=timedelta(milliseconds=1),
+            )
+        )
+    _wait_for(
+        lambda: workflow.get_status("l", settings=settings) is workflow.RESUMABLE,
+        "the silent workflow to be read as lost",
+    )
+    found = workflow.get_metadata("l", settings=settings)
+    assert found["status"] == "RESUMABLE"
+    assert list(found["stats"]) == ["start_time"]
+    workflow.cancel("l", settings=settings)
+    assert workflow.get_status("l", settings=settings) is workflow.CANCELED
+    assert list(workflow.get_metadata("l", settings=settings)["stats"]) == ["start_time"]
+    # A deleted workflow's id is free again: running it starts afresh.
+    workflow.delete("l", settings=settings)
+    assert workflow.run(first.bind(), "l", settings=settings) == 1
+    assert workflow.list_all(settings=settings) == [("l", workflow.SUCCESSFUL)]
 
 
 @workflow.task
