@@ -12,12 +12,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from flowtrail.store.sql import create_engine, upgrade
+from tests.service_process import ServiceProcess, running_service
 
 POSTGRES_ENV = "FLOWTRAIL_TEST_POSTGRES_URL"
 
@@ -84,3 +86,30 @@ def truncate_all(engine: sa.Engine) -> None:
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@dataclass(frozen=True)
+class ServiceOnPostgres:
+    """A real ``flowtrail service`` process and an engine on the database it serves."""
+
+    service: ServiceProcess
+    engine: sa.Engine
+    url: str
+
+
+@pytest.fixture(scope="session")
+def service_postgres(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceOnPostgres]:
+    """``flowtrail service`` over a fresh PostgreSQL database of its own (no tokens), for
+    the whole session; tests empty it with :func:`truncate_all`."""
+    folder = tmp_path_factory.mktemp("service")
+    with (
+        new_database(postgres_url, "flowtrail_service") as url,
+        running_service(url, folder) as service,
+    ):
+        engine = create_engine(url)
+        try:
+            yield ServiceOnPostgres(service, engine, url)
+        finally:
+            engine.dispose()

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flowtrail.store import MetadataStore, SqlStore, open_store
 from tests.conftest import truncate_all
 
-BACKENDS = ["sqlite-memory", "sqlite-file", "postgres", "http", "http-postgres"]
+BACKENDS = ["sqlite-memory", "sqlite-file", "postgres", "http", "http-postgres", "http-process"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -20,7 +20,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MetadataSt
     """A fresh, empty metadata store of each backend.
 
     ``http`` and ``http-postgres`` are the HTTP store talking to the service app in process
-    (through ``TestClient``), over in-memory SQLite and over PostgreSQL.
+    (through ``TestClient``), over in-memory SQLite and over PostgreSQL; ``http-process``
+    talks to a real ``flowtrail service`` process (uvicorn) over PostgreSQL.
     """
     backend: MetadataStore
     if request.param.startswith("http"):
@@ -43,8 +44,15 @@ def _over_http(request: pytest.FixtureRequest) -> Iterator[MetadataStore]:
     from fastapi.testclient import TestClient
 
     from flowtrail.service import create_app
-    from flowtrail.store.http import HttpStore, RetryPolicy
+    from flowtrail.store.http import HttpStore, RetryPolicy, connect_http_store
 
+    if request.param == "http-process":
+        running = request.getfixturevalue("service_postgres")
+        truncate_all(running.engine)
+        remote = connect_http_store(running.service.url, retry=RetryPolicy(total_seconds=2.0))
+        yield remote
+        remote.close()
+        return
     inner: MetadataStore
     if request.param == "http-postgres":
         engine: sa.Engine = request.getfixturevalue("postgres_engine")

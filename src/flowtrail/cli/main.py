@@ -22,8 +22,10 @@ from flowtrail.cli.flows import flows_command, status_command
 from flowtrail.cli.logs import logs_command
 from flowtrail.cli.metadata_cmd import metadata_group
 from flowtrail.cli.runs import runs_command
+from flowtrail.cli.service import service_command
 from flowtrail.cli.show import show_command
 from flowtrail.cli.tags import tag_group, tags_command
+from flowtrail.cli.token_cmd import token_group
 from flowtrail.errors import FlowtrailError
 
 __all__ = ["CliError", "FlowtrailGroup", "cli", "main"]
@@ -116,6 +118,8 @@ cli.add_command(tag_group)
 cli.add_command(tags_command)
 cli.add_command(artifact_group)
 cli.add_command(backfill_command)
+cli.add_command(service_command)
+cli.add_command(token_group)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

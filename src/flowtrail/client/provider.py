@@ -127,7 +127,9 @@ class Provider:
             if self._blobs is None:
                 from flowtrail.blobs import open_blob_store
 
-                self._blobs = open_blob_store(self._settings.blob_url)
+                self._blobs = open_blob_store(
+                    self._settings.blob_url, **self._settings.blob_options
+                )
             return self._blobs
 
     def close(self) -> None:

@@ -109,7 +109,9 @@ def resolve_settings(
             It only overrides the URL in a ``service@URL`` spec that came from a lower
             precedence source.
         datastore: ``local``, ``s3``, ``gs`` or ``memory``. When no source names it, a URL
-            ``datastore_root`` implies it (``s3://...`` means ``s3``); otherwise ``local``.
+            ``datastore_root`` implies it (``s3://...`` means ``s3``); otherwise ``local``,
+            or ``service`` (blobs through the service, ``datastore_root`` its URL) when the
+            metadata provider is a service.
         datastore_root: The blob folder (``local``) or URL (``s3://bucket/prefix``).
         profile: The profile of the profile file to use.
         service_token: The token sent to the service; else ``FLOWTRAIL_SERVICE_TOKEN``.
@@ -159,6 +161,9 @@ def resolve_settings(
         home,
         cwd,
     )
+    if kind == "service" and store_source == "default" and root_source == "default":
+        # No datastore is shared with the service: blobs go through it.
+        store, root = "service", location
     sources["datastore"] = store_source
     sources["datastore_root"] = root_source
     token = service_token

@@ -33,9 +33,11 @@ class Settings:
         metadata_location: For ``local`` the absolute path of the home folder; for ``sql``
             the database URL (with its password: use :meth:`describe_metadata` to show it);
             for ``service`` the service URL.
-        datastore: The blob store type: ``"local"``, ``"s3"``, ``"gs"`` or ``"memory"``.
+        datastore: The blob store type: ``"local"``, ``"s3"``, ``"gs"``, ``"memory"``, or
+            ``"service"``: through the flowtrail service (the default of a ``service``
+            metadata provider when no datastore is configured).
         datastore_root: For ``local`` an absolute folder path (by default the home folder);
-            otherwise a URL such as ``s3://bucket/prefix``.
+            for ``service`` the service URL; otherwise a URL such as ``s3://bucket/prefix``.
         profile: The profile of the profile file that was used, if any.
         home: The ``.flowtrail`` folder. For ``local`` metadata it is the metadata location;
             otherwise the embedded default found from the working directory. It may not exist
@@ -93,6 +95,14 @@ class Settings:
     def blob_url(self) -> str:
         """Where blobs live: the folder path for a ``local`` datastore, else its URL."""
         return self.datastore_root
+
+    @property
+    def blob_options(self) -> dict[str, str]:
+        """The options a blob store opener takes besides :attr:`blob_url`: the service token
+        when blobs go through the service (``{}`` otherwise)."""
+        if self.datastore == "service" and self.service_token:
+            return {"token": self.service_token}
+        return {}
 
     def describe_metadata(self) -> str:
         """Describe the metadata provider as ``<type>@<location>``, passwords masked.

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flowtrail.blobs import BlobStore, open_blob_store, serialize
+from flowtrail.blobs import BlobStore, serialize
 from flowtrail.config import Settings
 from flowtrail.config.identity import current_user
 from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidFlow, NotFound
@@ -40,7 +40,8 @@ from flowtrail.runtime.parameters import Parameter
 from flowtrail.runtime.progress import Progress
 from flowtrail.runtime.resume import Origin
 from flowtrail.runtime.scheduler import RunOutcome, Scheduler
-from flowtrail.store import MetadataStore, open_store
+from flowtrail.runtime.stores import open_run_blobs, open_run_store
+from flowtrail.store import MetadataStore
 
 __all__ = [
     "CheckedRequest",
@@ -177,11 +178,9 @@ def launch(
     execution = checked.execution
     workers = request.max_workers if request.max_workers is not None else execution.max_workers
     executor = executor or LocalExecutor(workers)
-    if settings.metadata == "local":
-        settings.ensure_home()
-    store = open_store(settings.metadata_url)
+    store = open_run_store(settings, retry_for=request.store_retry_seconds)
     try:
-        blobs = open_blob_store(settings.blob_url)
+        blobs = open_run_blobs(settings)
         try:
             return _launch(
                 flow_cls,
@@ -287,6 +286,7 @@ def _launch(
         parameters=parameters,
         origin_run_id=new_run.origin_run_id,
         blob_url=settings.blob_url,
+        blob_options=settings.blob_options,
     )
     heartbeat_every = max(min(request.heartbeat_timeout.total_seconds() / 4, 10.0), 0.05)
     scheduler = Scheduler(

@@ -46,6 +46,8 @@ class RunContext:
     parameters: dict[str, Any]
     origin_run_id: str | None
     blob_url: str
+    #: Options of the blob store besides its URL (the service token): never shown.
+    blob_options: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,7 +135,7 @@ def run_worker(
     channel = _Channel(conn)
     out, err = _LogStream(channel, "stdout"), _LogStream(channel, "stderr")
     sys.stdout, sys.stderr = out, err
-    blobs = open_blob_store(run.blob_url)
+    blobs = open_blob_store(run.blob_url, **run.blob_options)
     load = _Loader(blobs)
     while True:
         try:

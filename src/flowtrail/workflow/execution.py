@@ -148,6 +148,7 @@ class Execution:
             {},
             None,
             self.session.settings.blob_url,
+            self.session.settings.blob_options,
         )
         try:
             self._end_lost_attempts()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flowtrail.blobs import BlobStore, deserialize, open_blob_store
+from flowtrail.blobs import BlobStore, deserialize
 from flowtrail.config import Settings, resolve_settings
 from flowtrail.config.identity import current_user
 from flowtrail.errors import InvalidArgument, InvalidPathspec
@@ -41,7 +41,8 @@ from flowtrail.model import (
 )
 from flowtrail.runtime.calls import OUTPUT
 from flowtrail.runtime.messages import ArtifactRef
-from flowtrail.store import MetadataStore, open_store
+from flowtrail.runtime.stores import open_run_blobs, open_run_store
+from flowtrail.store import MetadataStore
 from flowtrail.workflow.options import TaskOptions
 from flowtrail.workflow.plan import Plan, PlannedTask
 
@@ -82,11 +83,9 @@ class Session:
 def open_session(settings: Settings | None = None) -> Iterator[Session]:
     """Resolve the settings (unless given), open both stores, and close them at the end."""
     settings = settings or resolve_settings()
-    if settings.metadata == "local":
-        settings.ensure_home()
-    store = open_store(settings.metadata_url)
+    store = open_run_store(settings)
     try:
-        blobs = open_blob_store(settings.blob_url)
+        blobs = open_run_blobs(settings)
         try:
             yield Session(settings, store, blobs)
         finally:
