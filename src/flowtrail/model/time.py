@@ -47,8 +47,19 @@ def check_aware(what: str, value: object) -> None:
 
 
 def from_epoch_ms(value: int) -> datetime:
-    """Convert integer epoch milliseconds to an aware UTC datetime."""
-    return datetime.fromtimestamp(value / 1000, UTC).replace(microsecond=(value % 1000) * 1000)
+    """Convert integer epoch milliseconds to an aware UTC datetime.
+
+    Raises:
+        InvalidArgument: the time is outside what a ``datetime`` holds (years 1 to 9999);
+            such a number can only come from outside (a query parameter), never a clock.
+    """
+    try:
+        return datetime.fromtimestamp(value / 1000, UTC).replace(microsecond=(value % 1000) * 1000)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidArgument(
+            f"a time in epoch milliseconds must fall in the years 1 to 9999, got {value}",
+            details={"given": value},
+        ) from None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

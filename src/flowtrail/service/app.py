@@ -99,7 +99,8 @@ async def _flowtrail_error(request: Request, exc: FlowtrailError) -> Response:
         _log.warning("%s %s: %s", request.method, request.url.path, exc.message)
     envelope = ErrorEnvelope.of(exc)
     if request.method == "HEAD":
-        return Response(status_code=exc.http_status, headers=headers)
+        # No body, but the type the body would have, as the document says.
+        return Response(status_code=exc.http_status, headers=headers, media_type="application/json")
     return _envelope(exc.http_status, envelope, headers)
 
 

@@ -22,7 +22,18 @@ from flowtrail.wire import API_PREFIX, ErrorEnvelope, at_field
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=API_PREFIX, tags=["blobs"])
+_ERRORS = {
+    code: {"model": ErrorEnvelope, "description": text}
+    for code, text in (
+        (400, "The sha is not 64 lowercase hex characters"),
+        (401, "No valid token"),
+        (403, "The token's role does not allow it"),
+        (404, "No such blob"),
+        (503, "This service has no blob store"),
+    )
+}
+
+router = APIRouter(prefix=API_PREFIX, tags=["blobs"], responses=_ERRORS)  # type: ignore[arg-type]
 
 _OCTETS = "application/octet-stream"
 
@@ -98,4 +109,6 @@ def get_blob(sha: str, request: Request) -> Response:
 def blob_exists(sha: str, request: Request) -> Response:
     """200 when the blob is stored, 404 when not (no body either way)."""
     key = _key(sha)
-    return Response(status_code=200 if blobs_of(request).backend.exists(key) else 404)
+    if blobs_of(request).backend.exists(key):
+        return Response(status_code=200)
+    return Response(status_code=404, media_type="application/json")
