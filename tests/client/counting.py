@@ -53,6 +53,14 @@ class CountingStore(SqlStore):
         self._count("find_flows", page)
         return super().find_flows(page)
 
+    def get_step(self, step: Pathspec) -> Any:
+        self._count("get_step")
+        return super().get_step(step)
+
+    def find_tasks(self, scope: Pathspec, page: PageRequest | None = None) -> Page[Any]:
+        self._count("find_tasks", page)
+        return super().find_tasks(scope, page)
+
     def get_task(self, task: Pathspec) -> Any:
         self._count("get_task")
         return super().get_task(task)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flowtrail.blobs import serialize
-from flowtrail.client import DataArtifact, Flow, Flowtrail, Provider, Task, get_metadata
+from flowtrail.client import DataArtifact, Flow, Flowtrail, Provider, Step, Task, get_metadata
 from flowtrail.errors import NotFound
 from flowtrail.model import NewLogLine, NewRun, Pathspec, Status
 from flowtrail.store import open_store
@@ -104,3 +104,12 @@ def test_outside_any_namespace_objects_do_not_read_their_run(
     assert store.calls["get_run"] == 0  # no namespace to check
     assert Task("TrainFlow/1/end/6", **alice(provider)) == task
     assert store.calls["get_run"] == 1
+
+
+def test_a_steps_finished_at_is_one_query(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    step = Step("TrainFlow/1/train", **alice(provider))
+    tasks = store.find_tasks(Pathspec("TrainFlow", "1", "train")).items
+    store.reset()
+    assert step.finished_at == max(t.finished_at for t in tasks if t.finished_at)
+    assert store.calls == {"get_step": 1}

@@ -10,19 +10,27 @@ from flowtrail.errors import InvalidArgument, InvalidQuery
 from tests.client.conftest import History
 
 
-def test_flow_tags_count_runs(any_history: History) -> None:
-    tags = Flow("TrainFlow").tags()
+def test_flow_tags_count_the_runs_of_the_namespace(any_history: History) -> None:
+    tags = Flow("TrainFlow").tags()  # in alice's namespace: TrainFlow/3 is bob's
     assert list(tags) == sorted(tags)
     assert tags["team:ml"] == 2
     assert tags["prod"] == 1
     assert tags["user:alice"] == 4
-    assert tags["user:bob"] == 1
-    assert tags["runtime:local"] == 5
+    assert "user:bob" not in tags
+    assert tags["runtime:local"] == 4
     assert Flow("TrainFlow").tags(prefix="team:") == {"team:ml": 2}
     assert Flow("TrainFlow").tags(prefix="nothing") == {}
+    namespace(None)
+    everyone = Flow("TrainFlow").tags()
+    assert everyone["user:bob"] == 1
+    assert everyone["runtime:local"] == 5
 
 
 def test_tags_of_every_flow(any_history: History) -> None:
+    assert Flowtrail().tags(prefix="user:") == {"user:alice": 4}
+    namespace("user:bob")
+    assert Flowtrail().tags(prefix="user:") == {"user:bob": 2}
+    namespace(None)
     assert Flowtrail().tags(prefix="user:") == {"user:alice": 4, "user:bob": 2}
 
 

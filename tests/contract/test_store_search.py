@@ -458,3 +458,30 @@ def test_find_tags_pages(history: MetadataStore) -> None:
     ]
     with pytest.raises(InvalidArgument, match="cursor"):
         history.find_runs(RunFilter("Train"), page.next_request())
+
+
+def test_find_tags_in_a_namespace(history: MetadataStore) -> None:
+    def expected(flow: str | None, namespace: str) -> dict[str, int]:
+        counts = {}
+        for tag in history.find_tags(flow):
+            runs = history.find_runs(RunFilter(flow, frozenset({tag.tag, namespace})))
+            if runs.items:
+                counts[tag.tag] = len(runs.items)
+        return counts
+
+    for flow in (None, "Train"):
+        for namespace in ("user:ada", "user:bob", "prod", "team:ml"):
+            counted = {t.tag: t.runs for t in history.find_tags(flow, namespace=namespace)}
+            assert counted == expected(flow, namespace), (flow, namespace)
+            assert namespace in counted
+    assert history.find_tags(namespace="user:nobody").items == ()
+    assert [t.tag for t in history.find_tags(prefix="env:", namespace="user:ada")] == [
+        t for t in expected(None, "user:ada") if t.startswith("env:")
+    ]
+    pages = []
+    request: PageRequest | None = PageRequest(2)
+    while request is not None:
+        page = history.find_tags(page=request, namespace="user:ada")
+        pages.extend(t.tag for t in page)
+        request = page.next_request()
+    assert pages == sorted(expected(None, "user:ada"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTransition, NotFound
@@ -144,3 +146,22 @@ def test_a_task_without_attempts(store: MetadataStore) -> None:
     with pytest.raises(NotFound, match="has no attempts yet"):
         store.get_attempt(task)
     assert store.find_attempts(task).items == ()
+
+
+def test_a_step_finished_when_its_latest_task_did(store: MetadataStore) -> None:
+    run = store.create_run(NewRun("F")).pathspec
+    step = run.child("train")
+    store.create_step(NewStep(step, StepKind.FOREACH))
+    assert store.get_step(step).finished_at is None
+    tasks = [step.child(str(i)) for i in range(1, 4)]
+    for task in tasks:
+        store.create_task(NewTask(task))
+        store.set_task_status(task, Status.RUNNING)
+    assert store.get_step(step).finished_at is None  # none has finished
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    store.set_task_status(tasks[0], Status.SUCCEEDED, at=t0 + timedelta(minutes=5))
+    store.set_task_status(tasks[1], Status.FAILED, at=t0 + timedelta(minutes=2))
+    assert store.get_step(step).finished_at == t0 + timedelta(minutes=5)
+    assert store.find_steps(run).items[0].finished_at == t0 + timedelta(minutes=5)
+    store.set_task_status(tasks[2], Status.SUCCEEDED, at=t0 + timedelta(minutes=9))
+    assert store.get_step(step).finished_at == t0 + timedelta(minutes=9)

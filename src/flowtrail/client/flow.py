@@ -40,9 +40,11 @@ def run_filter(
 
 
 def tag_counts(ctx: Context, flow_name: str | None, prefix: str | None) -> dict[str, int]:
-    """Each distinct tag with the number of runs carrying it, ordered by tag, read one page
-    at a time."""
-    counts = paged(lambda page: ctx.store.find_tags(flow_name, prefix, page), 1000)
+    """Each distinct tag of the runs in the context's namespace with the number of those
+    runs carrying it, ordered by tag, read one page at a time."""
+    counts = paged(
+        lambda page: ctx.store.find_tags(flow_name, prefix, page, namespace=ctx.namespace), 1000
+    )
     return {count.tag: count.runs for count in counts}
 
 
@@ -161,9 +163,9 @@ class Flow(ClientObject, Container["Run"]):
         return run
 
     def tags(self, prefix: str | None = None) -> dict[str, int]:
-        """Each distinct tag of this flow's runs (user and system tags), ordered by tag,
-        with the number of runs carrying it. The counts take every run of the flow, whatever
-        the namespace.
+        """Each distinct tag of this flow's runs in the namespace (user and system tags),
+        ordered by tag, with the number of those runs carrying it (every run of the flow with
+        ``namespace(None)``).
 
         Args:
             prefix: Only tags starting with this (``'team:'``).

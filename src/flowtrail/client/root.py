@@ -92,8 +92,9 @@ class Flowtrail(Container[Flow]):
         return find_runs(self._ctx, filter, limit)
 
     def tags(self, prefix: str | None = None) -> dict[str, int]:
-        """Each distinct tag of every run (user and system tags), ordered by tag, with the
-        number of runs carrying it. The counts take every run, whatever the namespace.
+        """Each distinct tag of the runs in the namespace, of every flow (user and system
+        tags), ordered by tag, with the number of those runs carrying it (every run with
+        ``namespace(None)``). One query a page.
 
         Args:
             prefix: Only tags starting with this (``'team:'``).

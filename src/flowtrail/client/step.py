@@ -79,13 +79,9 @@ class Step(RunScoped, Container["Task"]):
     @property
     def finished_at(self) -> datetime | None:
         """When the latest of its tasks finished (this may move while a foreach runs), or
-        ``None`` while none has finished."""
-        times = [
-            record.finished_at
-            for record in paged(lambda page: self._store.find_tasks(self._spec, page), 100)
-            if record.finished_at is not None
-        ]
-        return max(times, default=None)
+        ``None`` while none has finished. One query, read again at each access."""
+        self._record = self._store.get_step(self._spec)
+        return self._record.finished_at
 
     @property
     def environment_info(self) -> dict[str, Any]:

@@ -210,12 +210,16 @@ class StepRecord:
         kind: How it continues (start, linear, split, foreach, join, end).
         next_steps: The steps it leads to.
         created_at: When it was recorded.
+        finished_at: When the latest of its tasks finished (the latest ``finished_at`` of
+            its tasks; it may move while a foreach runs), or ``None`` while none has; read by
+            the store with the step.
     """
 
     pathspec: Pathspec
     kind: StepKind
     created_at: datetime
     next_steps: tuple[str, ...] = ()
+    finished_at: datetime | None = None
 
     @property
     def name(self) -> str:

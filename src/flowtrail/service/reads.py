@@ -85,7 +85,7 @@ def get_run(q: Annotated[OneQuery, Query()], store: StoreDep) -> Response:
 @router.get("/tags", response_model=PageModel[TagCountModel], tags=["runs"])
 def find_tags(q: Annotated[TagsQuery, Query()], store: StoreDep) -> Response:
     """The tags runs carry, by tag, with their run counts."""
-    page = store.find_tags(q.flow, q.prefix, q.to_request())
+    page = store.find_tags(q.flow, q.prefix, q.to_request(), namespace=q.namespace)
     return json_response(PageModel[TagCountModel].of(page, TagCountModel.of))
 
 

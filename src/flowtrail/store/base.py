@@ -167,12 +167,16 @@ class MetadataStore(abc.ABC):
         flow_name: str | None = None,
         prefix: str | None = None,
         page: PageRequest | None = None,
+        *,
+        namespace: str | None = None,
     ) -> Page[TagCount]:
         """List the tags runs carry (user and system tags), ordered by tag (by code point),
         each with the number of runs carrying it: of one flow, or of all flows.
 
-        ``prefix`` keeps the tags that start with it (``'team:'``). An unknown flow has no
-        tags (an empty page, not ``NotFound``).
+        ``prefix`` keeps the tags that start with it (``'team:'``). ``namespace`` counts only
+        the runs that carry that tag (the client's namespace, ``user:alice``): a tag none of
+        them carries is not listed. An unknown flow has no tags (an empty page, not
+        ``NotFound``).
 
         Raises:
             InvalidArgument: the flow name or the prefix is not a string of the right form.
@@ -253,7 +257,8 @@ class MetadataStore(abc.ABC):
 
     @abc.abstractmethod
     def get_step(self, step: Pathspec) -> StepRecord:
-        """Return the step ``Flow/run_id/step``.
+        """Return the step ``Flow/run_id/step``, with ``finished_at`` as its tasks have it
+        now (here and in ``find_steps``).
 
         Raises:
             NotFound: no such step.

@@ -123,6 +123,7 @@ class TagsQuery(PageQuery):
 
     flow: str | None = None
     prefix: str | None = None
+    namespace: str | None = None
 
 
 class LogsQuery(BaseModel):

@@ -286,6 +286,7 @@ class StepModel(WireModel):
     kind: StepKind
     created_at: Ms
     next_steps: list[Str] = Field(default_factory=list)
+    finished_at: Ms | None = None
 
     @classmethod
     def of(cls, r: StepRecord) -> StepModel:
@@ -295,6 +296,7 @@ class StepModel(WireModel):
             kind=r.kind,
             created_at=ms(r.created_at),
             next_steps=list(r.next_steps),
+            finished_at=ms_or_none(r.finished_at),
         )
 
     def to_record(self) -> StepRecord:
@@ -304,6 +306,7 @@ class StepModel(WireModel):
             kind=self.kind,
             created_at=from_epoch_ms(self.created_at),
             next_steps=tuple(self.next_steps),
+            finished_at=time_or_none(self.finished_at),
         )
 
 

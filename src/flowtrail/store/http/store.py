@@ -175,12 +175,16 @@ class HttpStore(MetadataStore):
         flow_name: str | None = None,
         prefix: str | None = None,
         page: PageRequest | None = None,
+        *,
+        namespace: str | None = None,
     ) -> Page[TagCount]:
         params: dict[str, Any] = dict(PageQuery.params(page))
         if flow_name is not None:
             params["flow"] = flow_name
         if prefix is not None:
             params["prefix"] = prefix
+        if namespace is not None:
+            params["namespace"] = namespace
         got = self._get("/tags", PageModel[TagCountModel], params)
         return got.to_page(TagCountModel.to_record)
 

@@ -182,6 +182,7 @@ def step_from_row(row: Row[Any], run: Pathspec) -> StepRecord:
         kind=StepKind(row.kind),
         created_at=row.created_at,
         next_steps=tuple(row.next_steps),
+        finished_at=row.finished_at,
     )
 
 

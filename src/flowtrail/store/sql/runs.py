@@ -340,12 +340,24 @@ def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
         )
 
 
-def find_tags_stmt(flow_pk: int | None, prefix: str | None, after: str | None, limit: int) -> Any:
+def find_tags_stmt(
+    flow_pk: int | None,
+    prefix: str | None,
+    after: str | None,
+    limit: int,
+    namespace: str | None = None,
+) -> Any:
     """The statement behind ``find_tags``: tags in code point order with their run counts,
     on ``run_tags (flow_pk, tag, run_pk)`` for one flow or ``(tag, run_pk)`` for all. A
     prefix is a range of that index (never ``LIKE``); each tag's runs are counted in the
-    index alone. ``flow_pk`` is written into the SQL text, as in ``find_runs_stmt``."""
+    index alone, and with a ``namespace`` each of them is looked up by the primary key
+    ``(run_pk, tag)``. ``flow_pk`` is written into the SQL text, as in ``find_runs_stmt``."""
     stmt = sa.select(run_tags.c.tag, sa.func.count().label("runs")).group_by(run_tags.c.tag)
+    if namespace is not None:
+        within = run_tags.alias("within")
+        stmt = stmt.join(
+            within, sa.and_(within.c.run_pk == run_tags.c.run_pk, within.c.tag == namespace)
+        )
     if flow_pk is not None:
         stmt = stmt.where(run_tags.c.flow_pk == sa.literal(flow_pk, literal_execute=True))
     if prefix:
@@ -356,7 +368,11 @@ def find_tags_stmt(flow_pk: int | None, prefix: str | None, after: str | None, l
 
 
 def find_tags(
-    conn: Connection, flow_name: str | None, prefix: str | None, page: PageRequest
+    conn: Connection,
+    flow_name: str | None,
+    prefix: str | None,
+    page: PageRequest,
+    namespace: str | None = None,
 ) -> Page[TagCount]:
     """Tags by tag with the number of runs carrying each (of one flow, or of all)."""
     after = decode_cursor("tags", page.cursor, (str,))
@@ -365,7 +381,7 @@ def find_tags(
         key = find_flow_pk(conn, flow_name)
         if key is None:
             return Page(())
-    stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1)
+    stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1, namespace)
     rows = conn.execute(stmt).all()
     return page_of("tags", rows, page.limit, lambda r: [r.tag], lambda r: TagCount(r.tag, r.runs))
 

@@ -203,15 +203,18 @@ class SqlStore(MetadataStore):
         flow_name: str | None = None,
         prefix: str | None = None,
         page: PageRequest | None = None,
+        *,
+        namespace: str | None = None,
     ) -> Page[TagCount]:
         if flow_name is not None:
             validate_name("flow", flow_name)
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidArgument(
-                f"prefix must be a string, got {type(prefix).__name__} {prefix!r:.60}"
-            )
+        for name, value in (("prefix", prefix), ("namespace", namespace)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidArgument(
+                    f"{name} must be a string, got {type(value).__name__} {value!r:.60}"
+                )
         with self._read() as conn:
-            return runs.find_tags(conn, flow_name, prefix, page or PageRequest())
+            return runs.find_tags(conn, flow_name, prefix, page or PageRequest(), namespace)
 
     def set_run_status(
         self, run: Pathspec, status: Status, at: datetime | None = None

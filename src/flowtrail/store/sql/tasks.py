@@ -93,16 +93,26 @@ def create_steps(keys: Keys, new: Sequence[NewStep], now: datetime) -> None:
         keys.remember_step(row.name, int(row.pk))
 
 
+def _select_steps() -> sa.Select[Any]:
+    """Steps with ``finished_at``, the latest of their tasks' (on ``tasks (step_pk, pk)``)."""
+    finished = (
+        sa.select(sa.func.max(tasks.c.finished_at))
+        .where(tasks.c.step_pk == steps.c.pk)
+        .scalar_subquery()
+    )
+    return sa.select(steps, finished.label("finished_at"))
+
+
 def get_step(keys: Keys, step: Pathspec) -> StepRecord:
     """The step ``Flow/run_id/step``."""
-    row = keys.conn.execute(sa.select(steps).where(steps.c.pk == keys.step_pk(step))).one()
+    row = keys.conn.execute(_select_steps().where(steps.c.pk == keys.step_pk(step))).one()
     return codec.step_from_row(row, keys.run)
 
 
 def find_steps(keys: Keys, page: PageRequest) -> Page[StepRecord]:
     """The steps of the run, newest first."""
     after = decode_cursor("steps", page.cursor, (int,))
-    stmt = sa.select(steps).where(steps.c.run_pk == keys.run_pk)
+    stmt = _select_steps().where(steps.c.run_pk == keys.run_pk)
     if after is not None:
         stmt = stmt.where(steps.c.pk < after[0])
     rows = keys.conn.execute(stmt.order_by(steps.c.pk.desc()).limit(page.limit + 1)).all()
