@@ -151,3 +151,30 @@ def test_client_bench_help_explains_every_option() -> None:
         "--quick",
     ):
         assert option in result.stdout
+
+
+SERVICE_BENCH = BENCH.with_name("service.py")
+
+
+def test_quick_service_bench_reports_every_measurement(postgres_url: str) -> None:
+    # A real `flowtrail service --workers 2` process over a database of its own.
+    result = subprocess.run(
+        [sys.executable, str(SERVICE_BENCH), "--quick", "--postgres-url", postgres_url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for measurement in (
+        "latest run (find_runs, page of 1)",
+        "tag listing (find_tags, page of 50)",
+        "compound where search (page of 50)",
+        "recording through the service",
+        "tasks/s",
+        "load average",
+    ):
+        assert measurement in out, out
+    assert "service up at http://127.0.0.1:" in result.stderr
