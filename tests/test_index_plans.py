@@ -303,11 +303,16 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         "next page of a flow's tags with a prefix": lambda c: find_tags_stmt(
             SMALL, "team:", "team:a", 100
         ),
+        # Each counted tag row is joined to the namespace tag by the primary key.
+        "a flow's tags in a namespace": lambda c: find_tags_stmt(
+            SMALL, "team:", None, 100, namespace="user:u0"
+        ),
         # Not here, because no index can give them at this scale (docs/reference/search.md):
         # a search of every flow that no tag or status drives walks the runs newest first
         # through the primary key, which SQLite reports as SCAN runs (this check cannot tell
         # it from a full scan); a tag listing counts the runs of each tag it lists, so a
-        # prefix that half the tags share reads half the index (PostgreSQL rightly scans);
+        # prefix that half the tags share reads half the index (PostgreSQL rightly scans, and
+        # with a namespace joins by hash);
         # a condition on a value alone, such as data.accuracy >= 0.9, reads runs newest first
         # until the page is full (or sorts every run that has such a value); a glob on a
         # parameter, metadata or artifact value, a != or not in, probe every run walked;
