@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flowtrail.errors import StoreUnavailable
+from flowtrail.errors import FlowtrailError, StoreUnavailable
 from flowtrail.model import (
     Batch,
     BatchResult,
@@ -121,3 +121,18 @@ def test_the_recorder_gives_up_after_its_limit_with_a_message_saying_what_is_los
     assert "limit is 0.3 s" in message
     assert "2 records" in message
     assert "does not answer" in message
+
+
+def test_a_refused_batch_is_dropped_so_the_runs_final_status_still_gets_through() -> None:
+    store = _store()
+    recorder = Recorder(store, RUN, retry_for=60)
+    recorder.step(NewStep(STEP))
+    recorder.task(NewTask(TASK))
+    recorder.attempt(NewAttempt(TASK, 0))
+    recorder.flush()
+    recorder.attempt(NewAttempt(Pathspec("F", "1", "start", "404"), 0))  # no such task
+    with pytest.raises(FlowtrailError):
+        recorder.flush()
+    assert recorder.held == 0
+    recorder.flush(Status.FAILED, wait=True)
+    assert store.get_run(RUN).status is Status.FAILED

@@ -8,7 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from flowtrail.errors import StoreUnavailable
+from flowtrail.errors import FlowtrailError, StoreUnavailable
 from flowtrail.model import (
     AttemptEnd,
     Batch,
@@ -200,7 +200,16 @@ class Recorder:
 
     def _send_held(self) -> None:
         while self._outbox:
-            self.store.write_batch(self._outbox[0])
+            try:
+                self.store.write_batch(self._outbox[0])
+            except StoreUnavailable:
+                raise
+            except FlowtrailError:
+                # Refused (a transition the store forbids, a record it rejects): sending it
+                # again would be refused again and would hold back every later batch,
+                # the run's final status included. It is dropped; the error goes up.
+                self._outbox.popleft()
+                raise
             self._outbox.popleft()
             self.batches += 1
         self._down_since = None
