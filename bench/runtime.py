@@ -49,7 +49,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import Progress, machine_info, ratio_text, render_table
+from _common import (
+    PeerUnavailable,
+    Progress,
+    machine_info,
+    provide_venv,
+    ratio_text,
+    render_table,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_METAFLOW_VENV = ROOT / ".bench" / "venv-metaflow"
@@ -236,30 +243,16 @@ def provide_metaflow(args: argparse.Namespace, progress: Callable[[str], None]) 
         if version is None:
             raise Unavailable(f"{python} cannot import metaflow")
         return python, version
-    venv: Path = args.metaflow_venv
-    python = str(venv / "bin" / "python")
-    wanted = args.metaflow_requirement.partition("==")[2]
-    version = _metaflow_version(python) if Path(python).exists() else None
-    if version is not None and (not wanted or version == wanted):
-        return python, version
-    steps = []
-    if not Path(python).exists():
-        steps.append(("create the virtual environment", [sys.executable, "-m", "venv", str(venv)]))
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    steps.append((f"pip install {args.metaflow_requirement}", [*pip, args.metaflow_requirement]))
-    for what, command in steps:
-        progress(f"metaflow: {what} ({venv})")
-        try:
-            result = _run_quietly(command, timeout=args.install_timeout)
-        except subprocess.TimeoutExpired:
-            raise Unavailable(f"{what} took over {args.install_timeout:g} s") from None
-        if result.returncode != 0:
-            reason = _tail(result.stderr or result.stdout)
-            raise Unavailable(f"{what} failed (exit {result.returncode}): {reason}")
-    version = _metaflow_version(python)
-    if version is None:
-        raise Unavailable(f"metaflow was installed into {venv} but does not import")
-    return python, version
+    try:
+        return provide_venv(
+            args.metaflow_venv,
+            args.metaflow_requirement,
+            "metaflow",
+            progress,
+            args.install_timeout,
+        )
+    except PeerUnavailable as exc:
+        raise Unavailable(str(exc)) from None
 
 
 # -- measuring --------------------------------------------------------------------------------
