@@ -238,6 +238,11 @@ def test_a_workflow_reads_as_a_run_in_the_client_and_the_cli(project: Project) -
     assert steps == {step: [task_id] for step, task_id in ids.items()}
     outputs = {step: run[step].task.data.output for step in ids}  # type: ignore[union-attr]
     assert outputs == {"double": 4, "double_1": 6, "total": 10}
+    # The output step is the run's end: its data is the run's data, as a flow's end is.
+    assert run.end_task is not None
+    assert run.end_task.pathspec == "add/sums/total/total"
+    assert run.data is not None
+    assert run.data.output == 10
     meta = run["total"].task.metadata_dict  # type: ignore[union-attr]
     assert meta["k1"] == "v1"
     assert json.loads(meta["workflow.task_options"])["max_retries"] == 3

@@ -10,7 +10,7 @@ from flowtrail.client.base import Container, Context, RunScoped, paged
 from flowtrail.client.code import Code
 from flowtrail.client.trigger import Trigger
 from flowtrail.errors import NotFound
-from flowtrail.model import FINAL, Level, MetadataValue, RunRecord, Status
+from flowtrail.model import FINAL, Level, MetadataValue, RunRecord, Status, StepKind
 
 if TYPE_CHECKING:
     from flowtrail.client.data import Data
@@ -143,13 +143,23 @@ class Run(RunScoped, Container["Step"]):
 
     @property
     def end_task(self) -> Task | None:
-        """The task of the ``end`` step, once it has been recorded."""
+        """The task of the ``end`` step (for a function-style workflow, of its output step:
+        the step recorded with kind ``end``), once it has been recorded."""
         from flowtrail.client.step import Step
 
         try:
             record = self._store.get_step(self._spec.child("end"))
         except NotFound:
-            return None
+            # A workflow names its output step after its task; it is recorded as the end.
+            ends = (
+                r
+                for r in paged(lambda page: self._store.find_steps(self._spec, page))
+                if r.kind is StepKind.END
+            )
+            found = next(ends, None)
+            if found is None:
+                return None
+            record = found
         return Step._from_record(self._ctx, record).task
 
     @property
