@@ -342,7 +342,7 @@ def test_records_are_frozen(record: Any) -> None:
                 "flow_metadata",
             },
         ),
-        (StepRecord, {"pathspec", "kind", "created_at", "next_steps"}),
+        (StepRecord, {"pathspec", "finished_at", "kind", "created_at", "next_steps"}),
         (
             TaskRecord,
             {
