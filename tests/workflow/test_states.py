@@ -262,3 +262,25 @@ def test_a_workflow_reads_as_a_run_in_the_client_and_the_cli(project: Project) -
     task = project.cli("show", "add/sums/total/total", "--output", "json")
     assert task.returncode == 0, task.stderr
     assert "output" in task.stdout
+
+
+def test_a_workflow_carries_the_image_tag_of_flowtrail_image(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @workflow.task
+    def one() -> int:
+        return 1
+
+    monkeypatch.setenv("FLOWTRAIL_IMAGE", "registry.example.org/etl:3")
+    assert workflow.run(one.bind(), "imaged", settings=project.settings) == 1
+    run = Run.bound("one/imaged", project.settings)
+    assert "image:registry.example.org/etl:3" in run.system_tags
+    assert {t.split(":")[0] for t in run.system_tags} >= {
+        "user",
+        "runtime",
+        "python_version",
+        "flowtrail_version",
+        "date",
+        "workflow",
+        "image",
+    }

@@ -3,7 +3,6 @@ tagged with one generated ``backfill:<id>``, run one after another; then a repor
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 from typing import Any
@@ -13,6 +12,7 @@ import click
 from flowtrail.cli.context import CliContext, pass_cli_context
 from flowtrail.cli.output import echo_json, output_option, print_table
 from flowtrail.errors import InvalidArgument
+from flowtrail.runtime.systags import image_from_env
 
 __all__ = ["backfill_command", "parse_flow_parameters", "split_partitions"]
 
@@ -113,7 +113,7 @@ def backfill_command(
     flow_cls = load_flow(flow_file)
     settings = state.settings()
     backfill_id = secrets.token_hex(4)
-    image = os.environ.get("FLOWTRAIL_IMAGE") or None
+    image = image_from_env()
     requests = [
         RunRequest(
             parameters=parameters,

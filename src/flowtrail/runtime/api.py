@@ -16,6 +16,7 @@ from flowtrail.errors import InvalidArgument, InvalidFlow
 from flowtrail.runtime.launch import RunRequest, launch
 from flowtrail.runtime.progress import choose_progress
 from flowtrail.runtime.spec import FlowSpec
+from flowtrail.runtime.systags import image_from_env
 
 __all__ = ["load_flow", "run_flow"]
 
@@ -106,7 +107,7 @@ def run_flow(
         run_id=run_id,
         heartbeat_timeout=timedelta(seconds=heartbeat_timeout),
         partition=partition,
-        image=os.environ.get("FLOWTRAIL_IMAGE") or None,
+        image=image_from_env(),
         store_retry_seconds=store_retry_seconds,
     )
     outcome = launch(flow_cls, settings, request, choose_progress(show_progress))

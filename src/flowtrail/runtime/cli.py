@@ -17,6 +17,7 @@ from flowtrail.runtime.definition import flow_definition
 from flowtrail.runtime.launch import RunRequest, flow_graph, launch
 from flowtrail.runtime.parameters import Parameter
 from flowtrail.runtime.progress import choose_progress
+from flowtrail.runtime.systags import image_from_env
 
 __all__ = ["build_cli", "main"]
 
@@ -205,7 +206,7 @@ def _go(flow_cls: type, options: dict[str, Any], base: RunRequest) -> None:
         resume=base.resume,
         resume_step=base.resume_step,
         partition=base.partition,
-        image=os.environ.get("FLOWTRAIL_IMAGE") or None,
+        image=image_from_env(),
     )
     progress = choose_progress(False if options["quiet"] else None)
     try:

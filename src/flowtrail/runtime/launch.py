@@ -7,9 +7,7 @@ so a bad command records nothing.
 
 from __future__ import annotations
 
-import datetime as _dt
 import inspect
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -41,6 +39,7 @@ from flowtrail.runtime.progress import Progress
 from flowtrail.runtime.resume import Origin
 from flowtrail.runtime.scheduler import RunOutcome, Scheduler
 from flowtrail.runtime.stores import open_run_blobs, open_run_store
+from flowtrail.runtime.systags import base_system_tags
 from flowtrail.store import MetadataStore
 
 __all__ = [
@@ -238,13 +237,7 @@ def _launch(
                 details={"run": f"{name}/{request.run_id}"},
             )
     user = current_user()
-    system_tags = {
-        f"user:{user}",
-        f"runtime:{executor.name}",
-        f"python_version:{platform.python_version()}",
-        f"flowtrail_version:{_version()}",
-        f"date:{_dt.datetime.now(_dt.UTC).date().isoformat()}",
-    }
+    system_tags = base_system_tags(user, executor.name)
     if origin is not None:
         system_tags |= {f"origin-run:{origin.run_id}", f"resume-step:{origin.step}"}
     system_tags |= {f"trigger:{event.name}" for event in request.trigger}
@@ -348,9 +341,3 @@ def _flow_file(flow_cls: type) -> Path | None:
     if path is None or not Path(path).is_file():
         return None
     return Path(path)
-
-
-def _version() -> str:
-    from flowtrail import __version__
-
-    return __version__

@@ -6,10 +6,8 @@ pickled by value in the blob store (so another process can resume it), outputs a
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import json
-import platform
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +40,7 @@ from flowtrail.model import (
 from flowtrail.runtime.calls import OUTPUT
 from flowtrail.runtime.messages import ArtifactRef
 from flowtrail.runtime.stores import open_run_blobs, open_run_store
+from flowtrail.runtime.systags import base_system_tags, image_from_env
 from flowtrail.store import MetadataStore
 from flowtrail.workflow.options import TaskOptions
 from flowtrail.workflow.plan import Plan, PlannedTask
@@ -145,24 +144,14 @@ def create_workflow(
     Raises:
         AlreadyExists: the flow has a run with that id (another process won a race).
     """
-    from flowtrail import __version__
-
     user = current_user()
+    system_tags = base_system_tags(user, "local", image_from_env())
     run_record = session.store.create_run(
         NewRun(
             flow_name=flow_name,
             run_id=workflow_id,
             user=user,
-            system_tags=frozenset(
-                {
-                    f"user:{user}",
-                    "runtime:local",
-                    f"python_version:{platform.python_version()}",
-                    f"flowtrail_version:{__version__}",
-                    f"date:{_dt.datetime.now(_dt.UTC).date().isoformat()}",
-                    workflow_tag(workflow_id),
-                }
-            ),
+            system_tags=frozenset({*system_tags, workflow_tag(workflow_id)}),
             heartbeat_timeout=heartbeat_timeout,
         )
     )
