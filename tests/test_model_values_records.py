@@ -217,6 +217,26 @@ def test_text_round_trip(value: MetadataValue) -> None:
     assert MetadataValue.from_text(str(value.type), text) == value
 
 
+@pytest.mark.parametrize("value", ROUND_TRIP, ids=lambda v: f"{v.type}")
+def test_a_stored_value_reads_back_as_the_checked_way_reads_it(value: MetadataValue) -> None:
+    # from_stored skips the checks a write made already; what it builds must not differ.
+    text = value.to_text()
+    back = MetadataValue.from_stored(str(value.type), text)
+    assert back == MetadataValue.from_text(str(value.type), text) == value
+    assert back.type is value.type
+    assert type(back.value) is type(value.value)
+
+
+def test_from_stored_falls_back_to_the_checks_for_what_a_store_never_writes() -> None:
+    assert MetadataValue.from_stored("float", "1") == MetadataValue.float(1.0)
+    assert type(MetadataValue.from_stored("float", "1").value) is float
+    assert math.isnan(MetadataValue.from_stored("float", "NaN").value)
+    with pytest.raises(InvalidArgument, match="metadata type must be one of"):
+        MetadataValue.from_stored("number", "1")
+    with pytest.raises(InvalidArgument, match="not valid text for a int"):
+        MetadataValue.from_stored("int", "{")
+
+
 def test_round_trip_covers_every_type() -> None:
     assert {v.type for v in ROUND_TRIP} == set(MetadataType)
 

@@ -249,3 +249,13 @@ def test_run_filter_parses_when_built() -> None:
         RunFilter(order_by=("user", "status", "run_id", "duration", "created_at"))
     with pytest.raises(InvalidQuery, match="order_by must be a sequence"):
         RunFilter(order_by=3)  # type: ignore[arg-type]
+
+
+def test_a_repeated_where_is_parsed_once_and_a_bad_one_is_refused_every_time() -> None:
+    text = "tag = 'prod' and (status = 'failed' or params.alpha > 0.1)"
+    assert RunFilter(where=text).where_expr is RunFilter("F", where=text).where_expr
+    for _ in range(2):
+        with pytest.raises(InvalidQuery, match="at column"):
+            RunFilter(where="params.alpha >= ")
+    with pytest.raises(InvalidQuery):
+        RunFilter(where=42)  # type: ignore[arg-type]

@@ -100,3 +100,37 @@ def test_tag_changes_are_visible_to_other_readers_at_once(store: MetadataStore) 
     assert [r.run_id for r in store.find_runs(RunFilter.of(tags=["seen"]))] == ["1"]
     store.remove_tags(run, ["seen"])
     assert store.find_runs(RunFilter.of(tags=["seen"])).items == ()
+
+
+def test_every_tag_reads_back_exactly_from_a_run_and_a_listing(store: MetadataStore) -> None:
+    # A run's tags come with its row, joined in one column: no character a tag may hold
+    # (separators, quotes, a leading 's' or 'u', non-ASCII, 500 characters) and no number of
+    # tags may change what is read back.
+    odd = {
+        "a,b",
+        "a|b;c",
+        'it\'s "quoted"',
+        " spaced out ",
+        "système",
+        "🚀",
+        "s",
+        "u",
+        "sx",
+        "x" * 500,
+    }
+    many = {f"t{i:03d}" for i in range(MAX_USER_TAGS - len(odd))}
+    system = frozenset({"user:ada", "runtime:local"})
+    run = store.create_run(NewRun("F", tags=frozenset(odd | many), system_tags=system)).pathspec
+    plain = store.create_run(NewRun("F", system_tags=frozenset())).pathspec
+    got = store.get_run(run)
+    assert got.user_tags == odd | many
+    assert got.system_tags == system
+    bare = store.get_run(plain)
+    assert bare.user_tags == frozenset()
+    assert bare.system_tags == frozenset()
+    listed = {r.run_id: r for r in store.find_runs(RunFilter("F"), PageRequest(10))}
+    assert listed[run.run_id].tags == got.tags
+    assert listed[plain.run_id].tags == frozenset()
+    tagged = store.find_runs(RunFilter.of("F", tags=["a,b", "🚀"]), PageRequest(10))
+    assert [r.pathspec for r in tagged] == [run]
+    assert tagged.items[0].user_tags == odd | many

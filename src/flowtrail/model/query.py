@@ -7,10 +7,11 @@ opaque ``cursor``; the :class:`Page` answered holds the items and the cursor of 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flowtrail.errors import InvalidArgument, InvalidQuery
 from flowtrail.model.pathspec import validate_name
@@ -141,7 +142,7 @@ class RunFilter:
             if isinstance(self.where, str) and not self.where.strip():
                 object.__setattr__(self, "where", None)
             else:
-                object.__setattr__(self, "_where_expr", parse_where(self.where))
+                object.__setattr__(self, "_where_expr", _parse_where(self.where))
         order_by = (self.order_by,) if isinstance(self.order_by, str) else self.order_by
         if not isinstance(order_by, Sequence):
             raise InvalidQuery(
@@ -194,3 +195,14 @@ class RunFilter:
             where,
             (order_by,) if isinstance(order_by, str) else tuple(order_by),
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(text: str) -> WhereExpr:
+    return parse_where(text)
+
+
+def _parse_where(where: Any) -> WhereExpr:
+    """:func:`parse_where`, memoized for text (its syntax trees are immutable): a search a
+    script or dashboard repeats is parsed once. Anything else goes through to be refused."""
+    return _parse_cached(where) if isinstance(where, str) else parse_where(where)

@@ -3,7 +3,7 @@ SQL and on the wire. These two functions are the only place the two meet."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flowtrail.errors import InvalidArgument
 
@@ -54,7 +54,9 @@ def from_epoch_ms(value: int) -> datetime:
             such a number can only come from outside (a query parameter), never a clock.
     """
     try:
-        return datetime.fromtimestamp(value / 1000, UTC).replace(microsecond=(value % 1000) * 1000)
+        # Exact in integer milliseconds, and twice as quick as ``fromtimestamp``: every time a
+        # store reads goes through here.
+        return _EPOCH + timedelta(milliseconds=value)
     except (OverflowError, OSError, ValueError):
         raise InvalidArgument(
             f"a time in epoch milliseconds must fall in the years 1 to 9999, got {value}",

@@ -135,6 +135,28 @@ class MetadataValue:
             ) from None
         return cls(meta_type, decoded)
 
+    @classmethod
+    def from_stored(cls, type: str, text: str) -> MetadataValue:
+        """Rebuild a value a store wrote with :meth:`to_text` (so checked when it was
+        written): decoded, not checked again. Text from elsewhere goes through
+        :meth:`from_text`."""
+        meta_type = _TYPES.get(type)
+        if meta_type is None:  # not a type this version writes: the checked way says so
+            return cls.from_text(type, text)
+        if meta_type in _STRING_TYPES or meta_type is MetadataType.PATH:
+            decoded: Any = text
+        else:
+            try:
+                decoded = json.loads(text)
+            except ValueError:
+                return cls.from_text(type, text)  # raises, saying what is wrong
+            if meta_type is MetadataType.FLOAT and not isinstance(decoded, builtins.float):
+                return cls.from_text(type, text)
+        value = object.__new__(cls)
+        object.__setattr__(value, "type", meta_type)
+        object.__setattr__(value, "value", decoded)
+        return value
+
     def to_number(self) -> builtins.float | None:
         """The value as a number, for search: int, float and bool values; else ``None``."""
         if self.type in (MetadataType.INT, MetadataType.FLOAT, MetadataType.BOOL):
@@ -145,6 +167,8 @@ class MetadataValue:
             return None if math.isnan(number) else number
         return None
 
+
+_TYPES = {t.value: t for t in MetadataType}
 
 _CONVERSIONS: tuple[tuple[type | tuple[type, ...], MetadataType], ...] = (
     (bool, MetadataType.BOOL),

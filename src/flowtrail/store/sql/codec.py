@@ -30,6 +30,7 @@ from flowtrail.model import (
     from_epoch_ms,
     to_epoch_ms,
 )
+from flowtrail.store.sql.lookup import TAG_SEPARATOR
 
 __all__ = [
     "artifact_from_row",
@@ -45,6 +46,7 @@ __all__ = [
     "param_rows",
     "run_from_row",
     "scalar_columns",
+    "split_tags",
     "step_from_row",
     "task_from_row",
 ]
@@ -61,7 +63,9 @@ def dump_metadata_map(values: Mapping[str, MetadataValue]) -> dict[str, Any]:
 
 def load_metadata_map(data: Mapping[str, Any] | None) -> dict[str, MetadataValue]:
     """The inverse of :func:`dump_metadata_map`."""
-    return {name: MetadataValue.from_text(v["type"], v["text"]) for name, v in (data or {}).items()}
+    return {
+        name: MetadataValue.from_stored(v["type"], v["text"]) for name, v in (data or {}).items()
+    }
 
 
 def dump_trigger(events: Sequence[TriggerEvent]) -> list[dict[str, Any]]:
@@ -152,12 +156,25 @@ def _scalar_from(value_type: str | None, text: str | None) -> Scalar | None:
     return text
 
 
-def run_from_row(
-    row: Row[Any], flow_name: str, user_tags: frozenset[str], system_tags: frozenset[str]
-) -> RunRecord:
-    """A ``runs`` row and its tags to a :class:`RunRecord`."""
+def split_tags(tag_list: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The user tags and system tags of a run's ``tag_list`` column (see
+    :func:`flowtrail.store.sql.lookup.run_record_columns`)."""
+    if not tag_list:
+        return frozenset(), frozenset()
+    user: list[str] = []
+    system: list[str] = []
+    for item in tag_list.split(TAG_SEPARATOR):
+        (system if item[0] == "s" else user).append(item[1:])
+    return frozenset(user), frozenset(system)
+
+
+def run_from_row(row: Row[Any]) -> RunRecord:
+    """A row of :func:`~flowtrail.store.sql.lookup.run_record_columns` (a ``runs`` row, its
+    flow's name and its tags) to a :class:`RunRecord`."""
+    user_tags, system_tags = split_tags(row.tag_list)
     return RunRecord(
-        pathspec=Pathspec(flow_name, row.run_id),
+        # Both components were validated when the run was written: not again for each read.
+        pathspec=Pathspec._trusted((row.flow_name, row.run_id)),
         status=Status(row.status),
         created_at=row.created_at,
         finished_at=row.finished_at,
@@ -221,7 +238,7 @@ def metadata_from_row(row: Row[Any], target: Pathspec) -> MetadataEntry:
     return MetadataEntry(
         pathspec=target,
         field_name=row.field_name,
-        value=MetadataValue.from_text(row.value_type, row.value_text),
+        value=MetadataValue.from_stored(row.value_type, row.value_text),
         type=row.type,
         created_at=row.created_at,
         attempt=row.attempt,

@@ -11,6 +11,7 @@ it reads and concurrent writers queue on the busy timeout instead of failing wit
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "glob_prefix",
     "insert_ignore",
     "is_sqlite",
+    "unit_joined",
 ]
 
 BUSY_TIMEOUT_MS = 30_000
@@ -60,6 +62,22 @@ def create_engine(url: str | URL) -> Engine:
     )
 
 
+_json_decode = json.JSONDecoder().decode
+#: The JSON texts most columns hold (no trigger, no flow metadata, no code package), made
+#: without the decoder: a page of runs decodes four JSON columns a run.
+_JSON_CONSTANTS: dict[str, Callable[[], Any]] = {
+    "{}": dict,
+    "[]": list,
+    "null": lambda: None,
+}
+
+
+def _load_json(text: str) -> Any:
+    """Decode a JSON column read from SQLite (PostgreSQL's driver decodes ``jsonb``)."""
+    make = _JSON_CONSTANTS.get(text)
+    return make() if make is not None else _json_decode(text)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     in_memory = url.database in (None, "", ":memory:")
     engine = sa.create_engine(
@@ -67,6 +85,7 @@ def _sqlite_engine(url: URL) -> Engine:
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         # An in-memory database lives in its one connection: every user shares it.
         poolclass=StaticPool if in_memory else None,
+        json_deserializer=_load_json,
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -222,6 +241,25 @@ def _binary_text(element: binary_text, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(binary_text, "postgresql")
 def _binary_text_pg(element: binary_text, compiler: SQLCompiler, **kw: Any) -> str:
     return f'({compiler.process(element.clauses.clauses[0], **kw)} COLLATE "C")'
+
+
+class unit_joined(FunctionElement[str]):  # noqa: N801 (an SQL aggregate, named like one)
+    """The aggregate of text values joined by the unit separator (``\\x1f``): SQLite's
+    ``group_concat``, PostgreSQL's ``string_agg``. The separator is written in the SQL as a
+    function call, so the statement has no parameter to render at each execution."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(unit_joined)
+def _unit_joined(element: unit_joined, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses.clauses[0], **kw)}, char(31))"
+
+
+@compiles(unit_joined, "postgresql")
+def _unit_joined_pg(element: unit_joined, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses.clauses[0], **kw)}, chr(31))"
 
 
 def explain(bind: Connection, statement: sa.Executable, *, analyze: bool = False) -> str:

@@ -4,21 +4,76 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Row
 
 from flowtrail.errors import NotFound
 from flowtrail.model import Level, Pathspec
-from flowtrail.store.sql.schema import flows, runs, steps, tasks
+from flowtrail.store.sql.dialects import unit_joined
+from flowtrail.store.sql.schema import flows, run_tags, runs, steps, tasks
 
-__all__ = ["Keys", "find_flow_pk", "flow_pk", "run_row"]
+__all__ = [
+    "TAG_SEPARATOR",
+    "Keys",
+    "find_flow_pk",
+    "flow_pk",
+    "run_keys",
+    "run_record_columns",
+    "run_row",
+]
+
+#: Separates the tags of a run in its ``tag_list`` column (:class:`~flowtrail.store.sql.
+#: dialects.unit_joined`): tags never hold control characters.
+TAG_SEPARATOR = "\x1f"
+
+
+def _tag_list() -> Any:
+    # Each tag prefixed with 's' (system) or 'u' (user), joined: a run's tags come with its
+    # row, read in the primary key ``run_tags (run_pk, tag)``, instead of by a second query.
+    # Aliases: a statement that reads ``run_tags`` or ``flows`` itself must not have these
+    # subqueries correlated to its own rows of those tables.
+    own = run_tags.alias("own_tags")
+    kind = sa.case((own.c.is_system, sa.literal_column("'s'")), else_=sa.literal_column("'u'"))
+    return (
+        sa.select(unit_joined(kind + own.c.tag))
+        .where(own.c.run_pk == runs.c.pk)
+        .scalar_subquery()
+        .label("tag_list")
+    )
+
+
+def _flow_name() -> Any:
+    flow = flows.alias("run_flow")
+    return (
+        sa.select(flow.c.name)
+        .where(flow.c.pk == runs.c.flow_pk)
+        .scalar_subquery()
+        .label("flow_name")
+    )
+
+
+_RECORD_COLUMNS = (runs, _flow_name(), _tag_list())  # built once: statements are immutable
+
+
+def run_record_columns() -> list[Any]:
+    """The columns a run's record is built from (:func:`flowtrail.store.sql.codec.
+    run_from_row`): the ``runs`` row, its flow's name (``flow_name``) and its tags
+    (``tag_list``), each looked up by key for the rows a statement returns only, so that a
+    run or a page of runs is one statement."""
+    return list(_RECORD_COLUMNS)
+
+
+# The lookups every read makes are built once, with bind parameters: SQLAlchemy then finds
+# their compiled form by a cache key it has memoized, instead of building a statement and
+# working out its key for each call (most of a point read's time in Python).
+_FLOW_PK = sa.select(flows.c.pk).where(flows.c.name == sa.bindparam("name"))
 
 
 def find_flow_pk(conn: Connection, name: str) -> int | None:
     """The key of flow ``name``, or ``None`` when there is no such flow."""
-    pk = conn.execute(sa.select(flows.c.pk).where(flows.c.name == name)).scalar_one_or_none()
+    pk = conn.execute(_FLOW_PK, {"name": name}).scalar_one_or_none()
     return None if pk is None else int(pk)
 
 
@@ -41,21 +96,70 @@ def run_row(conn: Connection, run: Pathspec, *, for_update: bool = False) -> Row
         NotFound: no such flow, or no such run in it.
     """
     run.expect(Level.RUN)
-    stmt = (
-        sa.select(runs)
-        .join(flows, flows.c.pk == runs.c.flow_pk)
-        .where(flows.c.name == run.flow, runs.c.run_id == run.run_id)
-    )
+    stmt = _RUN_ROW
     if for_update and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=runs)
-    row = conn.execute(stmt).one_or_none()
+    row = conn.execute(stmt, {"flow": run.flow, "run_id": run.run_id}).one_or_none()
     if row is None:
-        flow_pk(conn, run.flow)  # raises if it is the flow that is missing
-        raise NotFound(
-            f"run {str(run)!r} does not exist in flow {run.flow!r}",
-            details={"pathspec": str(run)},
-        )
+        _missing_run(conn, run)
     return row
+
+
+_RUN_ROW = (
+    sa.select(*_RECORD_COLUMNS)
+    .join(flows, flows.c.pk == runs.c.flow_pk)
+    .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
+)
+_RUN_KEYS = (
+    sa.select(runs.c.pk, runs.c.flow_pk)
+    .join(flows, flows.c.pk == runs.c.flow_pk)
+    .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
+)
+
+
+def run_keys(conn: Connection, run: Pathspec) -> tuple[int, int]:
+    """The keys ``(run pk, flow pk)`` of ``Flow/run_id``: what reads below a run need, without
+    the run's record.
+
+    Raises:
+        NotFound: no such flow, or no such run in it.
+    """
+    row = conn.execute(_RUN_KEYS, {"flow": run.flow, "run_id": run.run_id}).one_or_none()
+    if row is None:
+        _missing_run(conn, run)
+    return int(row.pk), int(row.flow_pk)
+
+
+def _missing_run(conn: Connection, run: Pathspec) -> NoReturn:
+    flow_pk(conn, run.flow)  # raises if it is the flow that is missing
+    raise NotFound(
+        f"run {str(run)!r} does not exist in flow {run.flow!r}",
+        details={"pathspec": str(run)},
+    )
+
+
+_STEP_PK = sa.select(steps.c.pk).where(
+    steps.c.run_pk == sa.bindparam("run_pk"), steps.c.name == sa.bindparam("name")
+)
+_TASK_PK = (
+    sa.select(tasks.c.pk, steps.c.name)
+    .join(steps, steps.c.pk == tasks.c.step_pk)
+    .where(tasks.c.run_pk == sa.bindparam("run_pk"), tasks.c.task_id == sa.bindparam("task_id"))
+)
+
+_RUN_AND_TASK_KEYS = (
+    sa.select(
+        runs.c.pk, runs.c.flow_pk, tasks.c.pk.label("task_pk"), steps.c.name.label("step_name")
+    )
+    .select_from(
+        runs.join(flows, flows.c.pk == runs.c.flow_pk)
+        .outerjoin(
+            tasks, sa.and_(tasks.c.run_pk == runs.c.pk, tasks.c.task_id == sa.bindparam("task_id"))
+        )
+        .outerjoin(steps, steps.c.pk == tasks.c.step_pk)
+    )
+    .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
+)
 
 
 @dataclass
@@ -79,8 +183,30 @@ class Keys:
         Raises:
             NotFound: no such run.
         """
-        row = run_row(conn, run)
-        return cls(conn, run, int(row.pk), int(row.flow_pk))
+        run_pk, flow_key = run_keys(conn, run)
+        return cls(conn, run, run_pk, flow_key)
+
+    @classmethod
+    def for_path(cls, conn: Connection, pathspec: Pathspec) -> Keys:
+        """Resolve the run of ``pathspec`` and, for a task or an artifact, its task too, in
+        one statement (a read of a task's records is then its key lookup and its query).
+
+        Raises:
+            NotFound: no such run (a missing task is reported by :meth:`task_pk`).
+        """
+        if pathspec.task_id is None:
+            return cls.for_run(conn, pathspec.truncate(Level.RUN))
+        run = pathspec.truncate(Level.RUN)
+        row = conn.execute(
+            _RUN_AND_TASK_KEYS,
+            {"flow": run.flow, "run_id": run.run_id, "task_id": pathspec.task_id},
+        ).one_or_none()
+        if row is None:
+            _missing_run(conn, run)
+        keys = cls(conn, run, int(row.pk), int(row.flow_pk))
+        if row.task_pk is not None:
+            keys._tasks[pathspec.task_id] = (int(row.task_pk), row.step_name)
+        return keys
 
     def step_pk(self, step: Pathspec) -> int:
         """The key of a step of this run.
@@ -92,7 +218,7 @@ class Keys:
         assert name is not None
         if name not in self._steps:
             pk = self.conn.execute(
-                sa.select(steps.c.pk).where(steps.c.run_pk == self.run_pk, steps.c.name == name)
+                _STEP_PK, {"run_pk": self.run_pk, "name": name}
             ).scalar_one_or_none()
             if pk is None:
                 raise NotFound(
@@ -118,9 +244,7 @@ class Keys:
         assert task_id is not None
         if task_id not in self._tasks:
             row = self.conn.execute(
-                sa.select(tasks.c.pk, steps.c.name)
-                .join(steps, steps.c.pk == tasks.c.step_pk)
-                .where(tasks.c.run_pk == self.run_pk, tasks.c.task_id == task_id)
+                _TASK_PK, {"run_pk": self.run_pk, "task_id": task_id}
             ).one_or_none()
             if row is not None:
                 self._tasks[task_id] = (int(row.pk), row.name)

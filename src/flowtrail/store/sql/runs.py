@@ -3,7 +3,6 @@ transaction the caller owns."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -181,30 +180,14 @@ def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
     if tag_rows:
         conn.execute(sa.insert(run_tags), tag_rows)
     bulk_insert(conn, run_params, codec.param_rows(run_pk, fpk, values["parameters"]))
-    return load_runs(conn, [run_row(conn, Pathspec(new.flow_name, run_id))])[0]
+    return load_runs([run_row(conn, Pathspec(new.flow_name, run_id))])[0]
 
 
-def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[RunRecord]:
-    """Build records for ``runs`` rows: one query for their tags, one for flow names."""
-    if not rows:
-        return []
-    pks = [r.pk for r in rows]
-    user: dict[int, set[str]] = defaultdict(set)
-    system: dict[int, set[str]] = defaultdict(set)
-    for tag_row in conn.execute(
-        sa.select(run_tags.c.run_pk, run_tags.c.tag, run_tags.c.is_system).where(
-            run_tags.c.run_pk.in_(pks)
-        )
-    ):
-        (system if tag_row.is_system else user)[tag_row.run_pk].add(tag_row.tag)
-    flow_pks = {r.flow_pk for r in rows}
-    names = dict(
-        conn.execute(sa.select(flows.c.pk, flows.c.name).where(flows.c.pk.in_(flow_pks))).all()
-    )
-    return [
-        codec.run_from_row(r, names[r.flow_pk], frozenset(user[r.pk]), frozenset(system[r.pk]))
-        for r in rows
-    ]
+def load_runs(rows: Sequence[Row[Any]]) -> list[RunRecord]:
+    """Build records for rows of :func:`~flowtrail.store.sql.lookup.run_record_columns`
+    (:func:`~flowtrail.store.sql.lookup.run_row`, ``find_runs``): their tags and flow name
+    came with them."""
+    return [codec.run_from_row(r) for r in rows]
 
 
 def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
@@ -264,7 +247,7 @@ def set_run_status(conn: Connection, run: Pathspec, status: Status, at: datetime
             )
         )
         row = run_row(conn, run)
-    return load_runs(conn, [row])[0]
+    return load_runs([row])[0]
 
 
 def heartbeat(conn: Connection, run: Pathspec, at: datetime) -> RunRecord:
@@ -279,7 +262,7 @@ def heartbeat(conn: Connection, run: Pathspec, at: datetime) -> RunRecord:
     conn.execute(
         sa.update(runs).where(runs.c.pk == row.pk).values(heartbeat_at=max(at, row.heartbeat_at))
     )
-    return load_runs(conn, [run_row(conn, run)])[0]
+    return load_runs([run_row(conn, run)])[0]
 
 
 # -- tags --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ its order: a cursor of one order is refused by another.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy import Connection, Row
 from flowtrail.errors import InvalidArgument
 from flowtrail.model import FieldKind, OrderKey, RunFilter
 from flowtrail.store.sql.dialects import binary_text
-from flowtrail.store.sql.lookup import find_flow_pk
+from flowtrail.store.sql.lookup import find_flow_pk, run_record_columns
 from flowtrail.store.sql.paging import decode_cursor, encode_cursor
 from flowtrail.store.sql.schema import run_params, run_tags, runs
 from flowtrail.store.sql.where import (
@@ -70,16 +71,34 @@ def find_runs(
         flow_key = find_flow_pk(conn, filter.flow_name)
         if flow_key is None:
             return [], None
-    rows: list[Row[Any]] = []
-    for stmt in find_runs_stmts(filter, after, flow_key):
-        rows += conn.execute(stmt.limit(limit + 1 - len(rows))).all()
-        if len(rows) > limit:
-            break
+    first = _first_page_stmt(filter, None if after is None else tuple(after), flow_key, limit + 1)
+    rows: list[Row[Any]] = list(conn.execute(first).all())
+    if len(rows) <= limit:
+        # At the seam of a one-parameter order: the runs lacking a value follow.
+        rest = find_runs_stmts(filter, after, flow_key)
+        next(rest)  # the first statement, read above
+        for stmt in rest:
+            rows += conn.execute(stmt.limit(limit + 1 - len(rows))).all()
+            if len(rows) > limit:
+                break
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
     key = [last._mapping[f"sort_{i}"] for i in range(len(sorts))] + [last.pk]
     return rows[:limit], encode_cursor(listing, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_page_stmt(
+    filter: RunFilter, after: tuple[Any, ...] | None, flow_pk: int | None, limit: int
+) -> Any:
+    """The first statement of a page, memoized on everything it is built from (statements
+    are immutable). A query asked again (the latest run of a flow, the first page of a
+    search a dashboard repeats) reuses the statement and the cache key SQLAlchemy memoized
+    on it, and finds its compiled form at once; building both is a third of a page's
+    time in Python otherwise."""
+    stmts = find_runs_stmts(filter, None if after is None else list(after), flow_pk)
+    return next(iter(stmts)).limit(limit)
 
 
 def find_runs_stmt(
@@ -132,7 +151,7 @@ def _by_run_key(
 ) -> Any:
     hoisted, rest = split_tag_conditions(filter.where_expr)
     tags = sorted(set(filter.tags) | set(hoisted))
-    columns: list[Any] = [runs] + ([sa.null().label("sort_0")] if sort_null else [])
+    columns: list[Any] = run_record_columns() + ([sa.null().label("sort_0")] if sort_null else [])
     if tags:
         key = run_tags.c.run_pk
         stmt = (
@@ -165,7 +184,7 @@ def _by_one_param(
     if after is None or after[0] is not None:
         param = run_params.alias("sort_param")
         stmt = (
-            sa.select(runs, param.c.value_num.label("sort_0"))
+            sa.select(*run_record_columns(), param.c.value_num.label("sort_0"))
             .select_from(param.join(runs, runs.c.pk == param.c.run_pk))
             .where(param.c.name == name, param.c.value_num.is_not(None))
         )
@@ -197,7 +216,7 @@ def _by_sort_keys(
     filter: RunFilter, flow_key: Any, sorts: list[_Sort], after: list[Any] | None
 ) -> Any:
     columns = [s.expr.label(f"sort_{i}") for i, s in enumerate(sorts)]
-    stmt = sa.select(runs, *columns)
+    stmt = sa.select(*run_record_columns(), *columns)
     if flow_key is not None:
         stmt = stmt.where(runs.c.flow_pk == flow_key)
     stmt = stmt.where(*_tag_conditions(filter), *_run_conditions(filter))

@@ -170,10 +170,10 @@ class SqlStore(MetadataStore):
         with self._read() as conn:
             row = run_row(conn, run)
             if not runs.stale_runs([row], utc_now()):
-                return runs.load_runs(conn, [row])[0]
+                return runs.load_runs([row])[0]
         with self._write() as conn:
             runs.reap_lost(conn, [row])
-            return runs.load_runs(conn, [run_row(conn, run)])[0]
+            return runs.load_runs([run_row(conn, run)])[0]
 
     def find_runs(
         self, filter: RunFilter | None = None, page: PageRequest | None = None
@@ -190,13 +190,13 @@ class SqlStore(MetadataStore):
         with self._read() as conn:
             rows, cursor = search.find_runs(conn, filter, page.limit, page.cursor)
             if not runs.stale_runs(rows, utc_now()):
-                return Page(tuple(runs.load_runs(conn, rows)), cursor)
+                return Page(tuple(runs.load_runs(rows)), cursor)
         with self._write() as conn:
             # Record the silent runs of this page lost, then read the page again: their new
             # status is what a status condition or order must see.
             runs.reap_lost(conn, runs.stale_runs(rows, utc_now()))
             rows, cursor = search.find_runs(conn, filter, page.limit, page.cursor)
-            return Page(tuple(runs.load_runs(conn, rows)), cursor)
+            return Page(tuple(runs.load_runs(rows)), cursor)
 
     def find_tags(
         self,
@@ -243,14 +243,14 @@ class SqlStore(MetadataStore):
         with self._write() as conn:
             runs.remove_tags(conn, run, remove)
             runs.add_tags(conn, run, add)
-            return runs.load_runs(conn, [run_row(conn, run)])[0]
+            return runs.load_runs([run_row(conn, run)])[0]
 
     # -- steps and tasks -----------------------------------------------------------------
 
     @contextmanager
     def _keys(self, pathspec: Pathspec, *, write: bool) -> Iterator[Keys]:
         with self._write() if write else self._read() as conn:
-            yield Keys.for_run(conn, pathspec.truncate(Level.RUN))
+            yield Keys.for_path(conn, pathspec)
 
     def create_step(self, step: NewStep) -> StepRecord:
         with self._keys(step.pathspec, write=True) as keys:

@@ -180,9 +180,13 @@ def _task_select() -> Any:
     )
 
 
+# Point reads built once, with bind parameters (see flowtrail.store.sql.lookup).
+_GET_TASK = _task_select().where(tasks.c.pk == sa.bindparam("pk"))
+
+
 def get_task(keys: Keys, task: Pathspec) -> TaskRecord:
     """The task ``Flow/run_id/step/task_id``."""
-    row = keys.conn.execute(_task_select().where(tasks.c.pk == keys.task_pk(task))).one()
+    row = keys.conn.execute(_GET_TASK, {"pk": keys.task_pk(task)}).one()
     return codec.task_from_row(row, keys.run, row.step_name)
 
 
@@ -367,12 +371,24 @@ def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
         )
 
 
+_LATEST_ATTEMPT = (
+    sa.select(attempts)
+    .where(attempts.c.task_pk == sa.bindparam("task_pk"))
+    .order_by(attempts.c.number.desc())
+    .limit(1)
+)
+_ATTEMPT = sa.select(attempts).where(
+    attempts.c.task_pk == sa.bindparam("task_pk"), attempts.c.number == sa.bindparam("number")
+)
+
+
 def get_attempt(keys: Keys, task: Pathspec, number: int | None) -> AttemptRecord:
     """Attempt ``number`` of a task, or its latest."""
-    stmt = sa.select(attempts).where(attempts.c.task_pk == keys.task_pk(task))
-    if number is not None:
-        stmt = stmt.where(attempts.c.number == number)
-    row = keys.conn.execute(stmt.order_by(attempts.c.number.desc()).limit(1)).one_or_none()
+    task_pk = keys.task_pk(task)
+    if number is None:
+        row = keys.conn.execute(_LATEST_ATTEMPT, {"task_pk": task_pk}).one_or_none()
+    else:
+        row = keys.conn.execute(_ATTEMPT, {"task_pk": task_pk, "number": number}).one_or_none()
     if row is None:
         which = f"attempt {number}" if number is not None else "attempts yet"
         raise NotFound(f"task {task} has no {which}", details={"pathspec": str(task)})

@@ -1,0 +1,134 @@
+"""How many SQL statements each client property costs on the SQL store, counted on the
+engine (``BEGIN`` included): a deterministic measure of the work behind the speed figures of
+``bench/client.py``, which a change that adds a query per property or per run would break.
+
+The history is the ``counting`` fixture's: 250 runs of ``Big`` (every 10th tagged ``prod``)
+and one recorded TrainFlow run, read in the namespace ``user:alice``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from flowtrail.client import Flow, Provider, Run, Task
+from flowtrail.model import NewRun
+from tests.client.counting import CountingStore, alice
+
+
+@contextmanager
+def statements(store: CountingStore) -> Iterator[list[str]]:
+    """The statements the store's engine runs inside the block."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split())[:120])
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+
+
+def cost(store: CountingStore, read: Callable[[], object]) -> list[str]:
+    """The statements one call of ``read`` runs (after a first call: none of the counts
+    depends on it, but a cold process also compiles each statement once)."""
+    read()
+    with statements(store) as seen:
+        read()
+    return seen
+
+
+@pytest.fixture
+def big(counting: tuple[CountingStore, Provider]) -> tuple[CountingStore, Flow]:
+    store, provider = counting
+    return store, Flow("Big", **alice(provider))
+
+
+# Each run's flow name and tags come in its row, so a page of runs is its flow's key and one
+# statement, whatever its length.
+
+
+def test_latest_run_is_the_flows_key_and_one_statement(big: tuple[CountingStore, Flow]) -> None:
+    store, flow = big
+    seen = cost(store, lambda: flow.latest_run)
+    assert len(seen) == 3, seen  # BEGIN, the flow's key, the run
+    assert seen[0] == "BEGIN"
+
+
+def test_a_page_of_tagged_runs_is_one_statement_for_every_run(
+    big: tuple[CountingStore, Flow],
+) -> None:
+    store, flow = big
+    got: list[Run] = []
+    seen = cost(store, lambda: got.extend(flow.runs("prod", limit=50)))
+    assert len(got) == 50  # both calls: 25 each
+    assert {r.id for r in got[:25]} == {str(i) for i in range(241, 0, -10)}
+    assert all({"prod", "user:alice"} <= r.tags for r in got[:25])  # read with the page
+    assert len(seen) == 3, seen  # BEGIN, the flow's key, the page with its tags
+    assert store.calls["get_run"] == 0
+
+
+def test_a_compound_search_page_is_one_statement(big: tuple[CountingStore, Flow]) -> None:
+    store, flow = big
+    where = "tag = 'prod' and run_id != '1' and created_at < '2100-01-01T00:00:00+00:00'"
+    got: list[Run] = []
+    seen = cost(store, lambda: got.extend(flow.runs(where=where, limit=50)))
+    assert len(got) == 48  # both calls: the 25 prod runs but run 1
+    assert len(seen) == 3, seen  # BEGIN, the flow's key, the page with its tags
+    # A condition on the status first reads the flow's running runs, to record the silent
+    # ones lost: a read of its own (BEGIN, the flow's key, the running runs).
+    status = cost(store, lambda: list(flow.runs(where="status = 'running'", limit=50)))
+    assert len(status) == 6, status
+
+
+def test_membership_is_one_statement(big: tuple[CountingStore, Flow]) -> None:
+    store, flow = big
+    seen = cost(store, lambda: "12" in flow)
+    assert len(seen) == 2, seen  # BEGIN, the run with its tags (for the namespace check)
+    assert "12" in flow
+    # A missing run: the flow is looked up too, to say which of the two is missing.
+    assert len(cost(store, lambda: "999" in flow)) == 3
+    assert "999" not in flow
+
+
+def test_a_run_object_is_one_statement(counting: tuple[CountingStore, Provider]) -> None:
+    store, provider = counting
+    seen = cost(store, lambda: Run("Big/12", **alice(provider)).tags)
+    # The record read when the object is made answers its namespace check; .tags reads
+    # the run again (tags change at any time): two reads, one statement each.
+    assert len(seen) == 4, seen
+
+
+def test_a_tasks_metadata_is_three_reads_of_two_statements(
+    counting: tuple[CountingStore, Provider],
+) -> None:
+    store, provider = counting
+    task = "TrainFlow/1/end/6"
+    # namespace(None): the task, its latest attempt, its metadata; each read resolves the
+    # run and the task in one statement, then reads.
+    everyone = {"provider": provider, "_current_namespace": None}
+    seen = cost(store, lambda: Task(task, **everyone).metadata_dict)
+    assert len(seen) == 9, seen
+    assert seen.count("BEGIN") == 3
+    # In a namespace, the task's run is read once more for the check.
+    assert len(cost(store, lambda: Task(task, **alice(provider)).metadata_dict)) == 11
+    meta = Task(task, **alice(provider)).metadata_dict
+    assert meta["attempt"] == 0
+
+
+def test_a_repeated_query_sees_runs_recorded_since(big: tuple[CountingStore, Flow]) -> None:
+    # The statements of a repeated query are reused; their results never are.
+    store, flow = big
+    assert flow.latest_run is not None
+    assert flow.latest_run.id == "250"
+    tagged = [r.id for r in flow.runs("prod", limit=2)]
+    store.create_run(NewRun("Big", tags=frozenset({"prod"}), system_tags=frozenset({"user:alice"})))
+    assert flow.latest_run is not None
+    assert flow.latest_run.id == "251"
+    assert [r.id for r in flow.runs("prod", limit=2)] == ["251", tagged[0]]
+    assert "251" in flow
