@@ -268,7 +268,7 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
             keys(c), task.truncate(task.level.STEP), 100, None
         ),
         "attempts of a batch's tasks": lambda c: attempts_of_tasks_stmt(
-            [2 * i for i in range(49_000, 49_200, 5)]
+            c, [2 * i for i in range(49_000, 49_200, 5)]
         ),
         "metadata of a task": lambda c: metadata_stmt(keys(c), task, limit=100, after=None),
         "artifacts of a task": lambda c: artifacts_stmt(

@@ -28,10 +28,12 @@ __all__ = [
     "WRITE_OPTION",
     "binary_text",
     "bulk_insert",
+    "bulk_update",
     "create_engine",
     "explain",
     "glob_match",
     "glob_prefix",
+    "in_values",
     "insert_ignore",
     "is_sqlite",
     "unit_joined",
@@ -124,14 +126,24 @@ def bulk_insert(
 ) -> None:
     """Insert many rows of the same columns (``ignore``: skipping rows whose key exists).
 
-    The statement is compiled once per table and column set, and each value goes through
-    its column type's own bind processor (epoch milliseconds, JSON): the same values
-    ``Connection.execute(insert, rows)`` would send, without its per-row bookkeeping, which
-    is most of a batch's time when it carries thousands of rows.
+    Each value goes through its column type's own bind processor (epoch milliseconds,
+    JSON): the values ``Connection.execute(insert, rows)`` would send, without its per-row
+    bookkeeping, which is most of a batch's time when it carries thousands of rows.
+
+    SQLite runs one compiled ``INSERT`` per table and column set as an ``executemany``.
+    PostgreSQL would run that ``executemany`` as one statement a row, each with its own
+    round of parse, plan and execute on the server; instead the rows go in as one
+    ``COPY ... FROM STDIN`` (about half the time, a sixth of the client's CPU), or, with
+    ``ignore``, which ``COPY`` cannot do, as one ``INSERT ... SELECT FROM unnest(...)
+    ON CONFLICT DO NOTHING`` with an array a column. Both are one statement whatever the
+    number of rows, so no parameter limit applies.
     """
     if not rows:
         return
     columns = tuple(rows[0])
+    if bind.dialect.name == "postgresql":
+        _pg_bulk_insert(bind, table, columns, rows, ignore)
+        return
     sql, order, processors = _compiled_insert(bind.dialect, table, columns, ignore)
     positional = bind.dialect.paramstyle in ("qmark", "numeric", "format")
     params: list[Any] = []
@@ -154,12 +166,127 @@ def _compiled_insert(
     # for_executemany: no implicit RETURNING of the key, which only one-row inserts use.
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns), for_executemany=True)
     order = tuple(compiled.positiontup or columns)
+    return str(compiled), order, _bind_processors(dialect, table, columns)
+
+
+def _bind_processors(
+    dialect: sa.Dialect, table: sa.Table, columns: Sequence[str]
+) -> dict[str, Callable[[Any], Any]]:
     processors: dict[str, Callable[[Any], Any]] = {}
     for name in columns:
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors[name] = processor
-    return str(compiled), order, processors
+    return processors
+
+
+@functools.lru_cache(maxsize=128)
+def _pg_bulk_sql(
+    dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], ignore: bool
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The ``COPY`` (or, with ``ignore``, the ``unnest`` insert) of ``columns`` into
+    ``table``, and each column's bind processor."""
+    prep = dialect.identifier_preparer
+    names = ", ".join(prep.quote(name) for name in columns)
+    target = f"{prep.format_table(table)} ({names})"
+    if ignore:
+        arrays = ", ".join(
+            f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns
+        )
+        sql = f"INSERT INTO {target} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+    else:
+        sql = f"COPY {target} FROM STDIN"
+    processors = _bind_processors(dialect, table, columns)
+    return sql, tuple(processors.get(name) for name in columns)
+
+
+def _pg_bulk_insert(
+    bind: Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    ignore: bool,
+) -> None:
+    sql, processors = _pg_bulk_sql(bind.dialect, table, columns, ignore)
+    pairs = tuple(zip(columns, processors, strict=True))
+    values = [tuple(row[name] if p is None else p(row[name]) for name, p in pairs) for row in rows]
+    # SQLAlchemy has no COPY: the statement runs on the driver's cursor, inside the
+    # connection's transaction, and a driver error is wrapped as SQLAlchemy would wrap it
+    # (the store translates those).
+    dbapi = bind.dialect.loaded_dbapi
+    driver: Any = bind.connection.driver_connection  # a psycopg.Connection
+    try:
+        with driver.cursor() as cursor:
+            if ignore:
+                cursor.execute(sql, [list(column) for column in zip(*values, strict=True)])
+            else:
+                with cursor.copy(sql) as copy:
+                    for value in values:
+                        copy.write_row(value)
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=bind.dialect) from exc
+
+
+def bulk_update(
+    bind: Connection, table: sa.Table, keys: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Update many rows: each of ``rows`` names a row by its values of the ``keys`` columns
+    and gives new values for its other columns (the same columns in every row; each row
+    named once).
+
+    SQLite runs one compiled ``UPDATE`` as an ``executemany``; PostgreSQL one ``UPDATE ...
+    FROM unnest(...)`` with an array a column, instead of a statement a row.
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    sql, processors = _compiled_update(bind.dialect, table, tuple(keys), columns)
+    values = [
+        tuple(row[name] if p is None else p(row[name]) for name, p in processors) for row in rows
+    ]
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql(sql, tuple(list(column) for column in zip(*values, strict=True)))
+    else:
+        bind.exec_driver_sql(sql, values)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_update(
+    dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]]:
+    """The ``UPDATE`` of :func:`bulk_update`, and the columns in the order its parameters
+    take them, each with its bind processor."""
+    prep = dialect.identifier_preparer
+    quoted = {name: prep.quote(name) for name in columns}
+    changed = [name for name in columns if name not in keys]
+    processors = _bind_processors(dialect, table, columns)
+    if dialect.name == "postgresql":
+        arrays = ", ".join(
+            f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns
+        )
+        sets = ", ".join(f"{quoted[name]} = v.{quoted[name]}" for name in changed)
+        match = " AND ".join(f"t.{quoted[name]} = v.{quoted[name]}" for name in keys)
+        sql = (
+            f"UPDATE {prep.format_table(table)} AS t SET {sets} FROM unnest({arrays}) "
+            f"AS v({', '.join(quoted[name] for name in columns)}) WHERE {match}"
+        )
+        order = columns
+    else:
+        sets = ", ".join(f"{quoted[name]} = ?" for name in changed)
+        match = " AND ".join(f"{quoted[name]} = ?" for name in keys)
+        sql = f"UPDATE {prep.format_table(table)} SET {sets} WHERE {match}"
+        order = (*changed, *keys)
+    return sql, tuple((name, processors.get(name)) for name in order)
+
+
+def in_values(bind: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """``column IN (values)``. On PostgreSQL ``column = ANY(:array)``: one parameter
+    whatever the number of values, where a batch's ``IN`` of 200 placeholders took twice
+    as long to render, send and plan."""
+    if bind.dialect.name == "postgresql":
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == sa.any_(array)
+    return column.in_(values)
 
 
 class glob_match(FunctionElement[bool]):  # noqa: N801 (an SQL function, named like one)

@@ -24,7 +24,7 @@ from flowtrail.model import (
     Pathspec,
 )
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import bulk_insert
+from flowtrail.store.sql.dialects import bulk_insert, in_values
 from flowtrail.store.sql.lookup import Keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import artifacts, log_lines, metadata_entries
@@ -136,9 +136,11 @@ def find_metadata(
 def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> None:
     """Index artifacts; an identical row is skipped, a different sha is ``AlreadyExists``.
 
-    Rows go in with "insert unless present", then the rows of tasks that existed before
-    this transaction are compared with what is recorded: a concurrent writer of the same
-    rows is harmless, one of other contents is refused.
+    The rows of tasks that existed before this transaction go in with "insert unless
+    present", then are compared with what is recorded: a concurrent writer of the same rows
+    is harmless, one of other contents is refused. The rows of tasks created in this
+    transaction are plain inserts (the fastest kind on PostgreSQL): no other writer can
+    see those tasks yet, so none has rows to clash with.
     """
     if not new:
         return
@@ -162,16 +164,20 @@ def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> N
             "created_at": a.created_at or now,
             **codec.scalar_columns(a.value),
         }
-    bulk_insert(keys.conn, artifacts, list(rows.values()), ignore=True)
+    created = keys.created_tasks
+    bulk_insert(keys.conn, artifacts, [r for k, r in rows.items() if k[0] in created])
+    bulk_insert(
+        keys.conn, artifacts, [r for k, r in rows.items() if k[0] not in created], ignore=True
+    )
     # Tasks created in this transaction have no other rows; the others are checked through
     # the (task_pk, name, attempt) index.
-    known = sorted({key[0] for key in rows} - keys.created_tasks)
+    known = sorted({key[0] for key in rows} - created)
     if not known:
         return
     for r in keys.conn.execute(
         sa.select(
             artifacts.c.task_pk, artifacts.c.name, artifacts.c.attempt, artifacts.c.sha
-        ).where(artifacts.c.task_pk.in_(known))
+        ).where(in_values(keys.conn, artifacts.c.task_pk, known))
     ):
         key = (r.task_pk, r.name, r.attempt)
         if key in rows and rows[key]["sha"] != r.sha:
@@ -256,21 +262,33 @@ def get_artifact(keys: Keys, artifact: Pathspec, attempt: int | None) -> Artifac
 
 
 def append_log_lines(keys: Keys, lines: Sequence[NewLogLine], now: datetime) -> None:
-    """Append log lines, skipping any whose (task, attempt, stream, seq) is recorded."""
+    """Append log lines, skipping any whose (task, attempt, stream, seq) is recorded (or
+    came earlier in ``lines``).
+
+    As with artifacts, the lines of tasks created in this transaction are plain inserts.
+    """
     if not lines:
         return
-    rows = [
-        {
-            "task_pk": keys.task_pk(line.pathspec),
-            "attempt": line.attempt,
-            "stream": str(line.stream),
-            "seq": line.seq,
-            "created_at": line.created_at or now,
-            "text": line.text,
-        }
-        for line in lines
-    ]
-    bulk_insert(keys.conn, log_lines, rows, ignore=True)
+    rows: dict[tuple[int, int, str, int], dict[str, Any]] = {}
+    for line in lines:
+        task_pk = keys.task_pk(line.pathspec)
+        stream = str(line.stream)
+        rows.setdefault(
+            (task_pk, line.attempt, stream, line.seq),
+            {
+                "task_pk": task_pk,
+                "attempt": line.attempt,
+                "stream": stream,
+                "seq": line.seq,
+                "created_at": line.created_at or now,
+                "text": line.text,
+            },
+        )
+    created = keys.created_tasks
+    bulk_insert(keys.conn, log_lines, [r for k, r in rows.items() if k[0] in created])
+    bulk_insert(
+        keys.conn, log_lines, [r for k, r in rows.items() if k[0] not in created], ignore=True
+    )
 
 
 def read_log_lines(

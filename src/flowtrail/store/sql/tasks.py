@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from flowtrail.errors import AlreadyExists, NotFound
 from flowtrail.model import (
@@ -28,7 +29,7 @@ from flowtrail.model import (
     check_transition,
 )
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import bulk_insert
+from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values
 from flowtrail.store.sql.lookup import Keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
@@ -131,7 +132,9 @@ def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
     _check_unique("task", [t.pathspec.task_id or "" for t in new])
     ids = [t.pathspec.task_id for t in new]
     existing = keys.conn.execute(
-        sa.select(tasks.c.task_id).where(tasks.c.run_pk == keys.run_pk, tasks.c.task_id.in_(ids))
+        sa.select(tasks.c.task_id).where(
+            tasks.c.run_pk == keys.run_pk, in_values(keys.conn, tasks.c.task_id, ids)
+        )
     ).scalar()
     if existing is not None:
         raise AlreadyExists(
@@ -155,7 +158,7 @@ def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
     bulk_insert(keys.conn, tasks, rows)
     created = keys.conn.execute(
         sa.select(tasks.c.pk, tasks.c.task_id).where(
-            tasks.c.run_pk == keys.run_pk, tasks.c.task_id.in_(ids)
+            tasks.c.run_pk == keys.run_pk, in_values(keys.conn, tasks.c.task_id, ids)
         )
     ).all()
     step_of = {t.pathspec.task_id: t.pathspec.step or "" for t in new}
@@ -249,7 +252,7 @@ def set_task_statuses(keys: Keys, changes: Sequence[TaskStatusChange], now: date
             # FOR UPDATE: two writers must not both see the same status (PostgreSQL; a
             # SQLite write transaction holds the whole database already).
             sa.select(tasks.c.pk, tasks.c.status)
-            .where(tasks.c.pk.in_(pks.values()))
+            .where(in_values(keys.conn, tasks.c.pk, list(pks.values())))
             .with_for_update()
         )
     }
@@ -262,17 +265,11 @@ def set_task_statuses(keys: Keys, changes: Sequence[TaskStatusChange], now: date
         current[pk] = change.status
         at = change.at or now
         updates[pk] = {
-            "b_pk": pk,
+            "pk": pk,
             "status": str(change.status),
             "finished_at": at if change.status.finished else None,
         }
-    if updates:
-        keys.conn.execute(
-            sa.update(tasks)
-            .where(tasks.c.pk == sa.bindparam("b_pk"))
-            .values(status=sa.bindparam("status"), finished_at=sa.bindparam("finished_at")),
-            list(updates.values()),
-        )
+    bulk_update(keys.conn, tasks, ("pk",), list(updates.values()))
 
 
 # -- attempts ----------------------------------------------------------------------------
@@ -287,7 +284,7 @@ def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None
     wanted = {(pk, a.number): a for pk, a in zip(task_pks, new, strict=True)}
     # Tasks created in this transaction have no attempts to clash with.
     known = sorted(set(task_pks) - keys.created_tasks)
-    for row in keys.conn.execute(attempts_of_tasks_stmt(known)) if known else ():
+    for row in keys.conn.execute(attempts_of_tasks_stmt(keys.conn, known)) if known else ():
         clash = wanted.get((row.task_pk, row.number))
         if clash is not None:
             raise AlreadyExists(
@@ -312,21 +309,21 @@ def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None
     )
 
 
-def attempts_of_tasks_stmt(task_pks: Sequence[int]) -> Any:
+def attempts_of_tasks_stmt(bind: Connection, task_pks: Sequence[int]) -> Any:
     """The attempts of some tasks, by the ``attempts (task_pk, number)`` key.
 
     (A row-value ``(task_pk, number) IN (...)`` would be simpler to write, but SQLite
     answers it by scanning every attempt.)
     """
     return sa.select(attempts.c.task_pk, attempts.c.number, attempts.c.status).where(
-        attempts.c.task_pk.in_(task_pks)
+        in_values(bind, attempts.c.task_pk, task_pks)
     )
 
 
 def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
     """Record attempts' final statuses, in order; repeating the same end is a no-op.
 
-    One query reads the current statuses and one executemany writes the changes.
+    One query reads the current statuses and one bulk update writes the changes.
     """
     if not ends:
         return
@@ -334,7 +331,7 @@ def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
     current = {
         (r.task_pk, r.number): Status(r.status)
         for r in keys.conn.execute(
-            attempts_of_tasks_stmt(sorted({pk for pk, _ in wanted})).with_for_update()
+            attempts_of_tasks_stmt(keys.conn, sorted({pk for pk, _ in wanted})).with_for_update()
         )
     }
     updates: dict[tuple[int, int], dict[str, Any]] = {}
@@ -349,26 +346,13 @@ def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
         check_transition(f"attempt {end.number} of {end.pathspec}", current[key], end.status)
         current[key] = end.status
         updates[key] = {
-            "b_task_pk": key[0],
-            "b_number": key[1],
+            "task_pk": key[0],
+            "number": key[1],
             "status": str(end.status),
             "finished_at": end.finished_at or now,
             "exception": codec.dump_exception(end.exception),
         }
-    if updates:
-        keys.conn.execute(
-            sa.update(attempts)
-            .where(
-                attempts.c.task_pk == sa.bindparam("b_task_pk"),
-                attempts.c.number == sa.bindparam("b_number"),
-            )
-            .values(
-                status=sa.bindparam("status"),
-                finished_at=sa.bindparam("finished_at"),
-                exception=sa.bindparam("exception"),
-            ),
-            list(updates.values()),
-        )
+    bulk_update(keys.conn, attempts, ("task_pk", "number"), list(updates.values()))
 
 
 _LATEST_ATTEMPT = (
