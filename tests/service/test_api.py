@@ -17,6 +17,11 @@ from flowtrail.errors import (
 )
 from flowtrail.model import (
     Batch,
+    Level,
+    MetadataValue,
+    NewArtifact,
+    NewAttempt,
+    NewMetadata,
     NewRun,
     NewStep,
     NewTask,
@@ -28,6 +33,7 @@ from flowtrail.model import (
 )
 from flowtrail.store import MetadataStore
 from flowtrail.store.http import HttpStore
+from flowtrail.wire import BatchModel
 
 
 def test_ping_answers_with_the_version(client: TestClient) -> None:
@@ -180,6 +186,54 @@ def test_bad_pathspecs_are_400_naming_the_parameter(client: TestClient) -> None:
     error = response.json()["error"]
     assert error["code"] == "invalid_pathspec"
     assert error["details"]["field_path"] == "query.pathspec"
+
+
+@pytest.mark.parametrize(
+    ("field", "level", "bad"),
+    [
+        ("tasks", Level.TASK, "F/1/start/two words"),
+        ("tasks", Level.TASK, "F/1/start/1/x"),
+        ("attempts", Level.TASK, "F/1/start/1\t"),
+        ("metadata", None, "F//start/1"),
+        ("metadata", None, "F/1/start/1/x/y"),
+        ("metadata", None, "F/1/start/1/"),
+        ("artifacts", Level.ARTIFACT, "F/1/start/1/class"),
+        ("artifacts", Level.ARTIFACT, "F/1/start/1/"),
+        ("artifacts", Level.ARTIFACT, "F/1/start/1"),
+        ("artifacts", Level.ARTIFACT, "F/1/start/1/a/b"),
+    ],
+)
+def test_a_bad_pathspec_after_good_ones_of_its_parents_is_refused_as_parse_refuses_it(
+    client: TestClient, inner: MetadataStore, field: str, level: Level | None, bad: str
+) -> None:
+    # The service remembers pathspecs it parsed (the first batch's): a bad one below them
+    # must be refused all the same, with Pathspec.parse's message and the field's path.
+    store = HttpStore(client)
+    run = store.create_run(NewRun("F")).pathspec
+    task = run.child("start").child("1")
+    good = Batch(
+        batch_id="good",
+        run=run,
+        steps=(NewStep(task.parent, StepKind.START, ("end",)),),
+        tasks=(NewTask(task),),
+        attempts=(NewAttempt(task, 0),),
+        metadata=(NewMetadata(task, "f", MetadataValue.of("v"), "user", 0),),
+        artifacts=(NewArtifact(task.child("a"), 0, "0" * 64, 1, "builtins.int", "pickle"),),
+    )
+    assert store.write_batch(good).applied
+    body = BatchModel.of(good).model_dump(mode="json")
+    body.update(batch_id="bad", steps=[], tasks=[], attempts=[], metadata=[], artifacts=[])
+    item = BatchModel.of(good).model_dump(mode="json")[field][0]
+    body[field] = [{**item, "pathspec": bad}]
+    response = client.post("/api/v1/batches", json=body)
+    assert response.status_code == 400, response.text
+    with pytest.raises(InvalidPathspec) as refused:
+        Pathspec.parse(bad, level)
+    error = response.json()["error"]
+    assert error["code"] == "invalid_pathspec"
+    assert error["message"] == f"body.{field}.0.pathspec: {refused.value.message}"
+    assert error["details"]["field_path"] == f"body.{field}.0.pathspec"
+    assert len(inner.find_tasks(run)) == 1
 
 
 def test_a_bad_item_deep_in_a_batch_names_its_path_and_writes_nothing(

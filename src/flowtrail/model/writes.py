@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 _MAX_FIELD_NAME = 255
+_HEX_DIGITS = frozenset("0123456789abcdef")
 _MIN_HEARTBEAT = timedelta(milliseconds=1)
 _MAX_HEARTBEAT = timedelta(days=366)
 
@@ -270,7 +271,7 @@ class NewArtifact:
         if (
             not isinstance(self.sha, str)
             or len(self.sha) != 64
-            or any(c not in "0123456789abcdef" for c in self.sha)
+            or not _HEX_DIGITS.issuperset(self.sha)
         ):
             raise InvalidArgument(
                 f"an artifact sha is 64 lowercase hex characters, got {self.sha!r}"
@@ -361,7 +362,10 @@ class Batch:
             self.task_statuses,
         ):
             for item in items:
-                if item.pathspec.truncate(Level.RUN) != self.run:
+                # The run of an item, compared by its components (truncating to the run
+                # would build a pathspec for each item of a large batch).
+                spec = item.pathspec
+                if spec.run_id != self.run.run_id or spec.flow != self.run.flow:
                     raise InvalidArgument(
                         f"batch {self.batch_id!r} is for run {self.run}, but it holds a "
                         f"{type(item).__name__} for {item.pathspec}"

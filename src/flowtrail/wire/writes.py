@@ -8,12 +8,14 @@ refused with the field path in front of the message (``body.tasks.2: expected
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
 
+from flowtrail.errors import InvalidPathspec
 from flowtrail.model import (
     AttemptEnd,
     Batch,
@@ -68,9 +70,29 @@ __all__ = [
 ]
 
 
-def _spec(text: str, level: Level, path: str) -> Pathspec:
+def _spec(text: str, level: Level | None, path: str) -> Pathspec:
+    """``Pathspec.parse(text, level)``, an error naming the field ``path``.
+
+    A batch names each task about ten times (task, attempt, metadata, artifacts, end,
+    status) and its run, steps and tasks in every artifact's pathspec: :func:`_parse`
+    builds each pathspec from its parent's, remembered, checking only the new component.
+    It accepts exactly what ``Pathspec.parse`` does; whatever it refuses is parsed again
+    by ``Pathspec.parse``, for the message that shows the expected shape.
+    """
+    slashes = text.count("/")
+    if slashes == level - 1 if level is not None else slashes < len(Level):
+        try:
+            return _parse(text)
+        except InvalidPathspec:
+            pass
     with at_field(path):
         return Pathspec.parse(text, level)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Pathspec:
+    head, slash, last = text.rpartition("/")
+    return _parse(head).child(last) if slash else Pathspec.parse(text)
 
 
 class NewFlowModel(WireModel):
@@ -331,8 +353,7 @@ class NewMetadataModel(WireModel):
 
     def to_input(self, path: str = "body") -> NewMetadata:
         """The input back, checked."""
-        with at_field(f"{path}.pathspec"):
-            spec = Pathspec.parse(self.pathspec)
+        spec = _spec(self.pathspec, None, f"{path}.pathspec")
         with at_field(path):
             return NewMetadata(
                 spec,
