@@ -160,15 +160,17 @@ def write_connection(engine: sa.Engine) -> sa.Connection:
 
 
 def analyze(engine: sa.Engine) -> None:
-    """Refresh the planner's statistics (``ANALYZE``, on SQLite and PostgreSQL alike), let
+    """Refresh the planner's statistics (``ANALYZE``; ``VACUUM ANALYZE`` on PostgreSQL), let
     the bulk fill settle (SQLite: checkpoint the write-ahead log into the file; PostgreSQL:
     a CHECKPOINT), and drop pooled connections so that every later one plans with them.
 
     Without the checkpoint, the measured writes would pay for copying the fill's pages
     from the log: a cost of loading 100,000 runs at once, not of recording tasks.
     """
-    with write_connection(engine) as conn, conn.begin():
-        conn.exec_driver_sql("ANALYZE")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # PostgreSQL: VACUUM too, setting the visibility map as autovacuum keeps it on a
+        # database in service (its index-only scans are planned and run on it)
+        conn.exec_driver_sql("ANALYZE" if is_sqlite(engine) else "VACUUM ANALYZE")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(
             "PRAGMA wal_checkpoint(TRUNCATE)" if is_sqlite(engine) else "CHECKPOINT"

@@ -78,6 +78,7 @@ from flowtrail.model import (
 from flowtrail.store import SqlStore, open_store
 from flowtrail.store.sql import schema
 from flowtrail.store.sql.dialects import is_sqlite
+from flowtrail.store.sql.runs import recount_tags
 
 BIG_FLOW = "TrainFlow"
 LONE_FLOW = "NightlyFlow"  # one run, the oldest of all: its latest run is far down the runs
@@ -205,6 +206,8 @@ def fill(store: SqlStore, total: int, seed: int, progress: Callable[[str], None]
                     last_run_at=from_epoch_ms(last) if last is not None else None,
                 )
             )
+        # The tag rows went in directly: count them as the store would have.
+        recount_tags(conn)
         if not is_sqlite(conn):
             # The keys were given explicitly: move the sequences past them, or the store's
             # own inserts would collide with the filled rows.

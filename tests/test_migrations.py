@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from flowtrail.errors import SchemaMismatch
-from flowtrail.model import NewRun
+from flowtrail.model import NewRun, PageRequest, RunFilter, TagCount, utc_now
 from flowtrail.store import MigrateMode, open_store
 from flowtrail.store.sql import create_engine, current_revision, head_revision, upgrade
 from flowtrail.store.sql.migrate import downgrade
@@ -97,3 +97,81 @@ def test_the_fast_head_check_knows_the_newest_revision() -> None:
     from flowtrail.store.sql.migrate import HEAD_REVISION, head_revision
 
     assert head_revision() == HEAD_REVISION
+
+
+def _tagged_history_at_0003(engine: sa.Engine) -> None:
+    """A history written before migration 0004: three flows' runs with user and system
+    tags, inserted as the store wrote them then (no tag counts)."""
+    from flowtrail.store.sql.schema import flows, run_tags, runs
+
+    upgrade(engine, "0003")
+    now = utc_now()
+    users = ("ada", "bob", "cy")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(flows),
+            [
+                {"pk": pk, "name": name, "created_at": now, "metadata": {}, "last_run_number": 9}
+                for pk, name in ((1, "A"), (2, "B"), (3, "Empty"))
+            ],
+        )
+        run_rows, tag_rows = [], []
+        for pk in range(1, 31):
+            flow = 1 if pk % 3 else 2
+            run_rows.append(
+                {
+                    "pk": pk,
+                    "flow_pk": flow,
+                    "run_id": str(pk),
+                    "run_number": pk,
+                    "status": "succeeded",
+                    "created_at": now,
+                    "heartbeat_at": now,
+                    "heartbeat_timeout_ms": 60_000,
+                    "user_name": users[pk % 3],
+                    "parameters": {},
+                    "trigger": [],
+                    "flow_metadata": {},
+                }
+            )
+            tags = {f"user:{users[pk % 3]}": True, f"team:{pk % 4}": False}
+            tags |= {"runtime:local": True} if pk % 2 else {"prod": False}
+            tag_rows += [
+                {"run_pk": pk, "tag": tag, "is_system": system, "flow_pk": flow}
+                for tag, system in tags.items()
+            ]
+        conn.execute(sa.insert(runs), run_rows)
+        conn.execute(sa.insert(run_tags), tag_rows)
+
+
+def _check_counts_after_0004(url: str) -> None:
+    with open_store(url) as store:
+        for flow in (None, "A", "B", "Empty"):
+            for namespace in (None, "user:ada", "runtime:local", "prod", "team:1"):
+                counts: dict[str, int] = {}
+                for run in store.find_runs(RunFilter(flow), PageRequest(100)):
+                    if namespace is None or namespace in run.tags:
+                        for tag in run.tags:
+                            counts[tag] = counts.get(tag, 0) + 1
+                listed = store.find_tags(flow, namespace=namespace, page=PageRequest(100))
+                assert {t.tag: t.runs for t in listed} == counts, (flow, namespace)
+        assert store.find_tags("B", "user:", namespace="user:ada").items == (
+            TagCount("user:ada", 10),
+        )
+
+
+def test_0004_counts_the_tags_of_an_existing_history_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    _tagged_history_at_0003(engine)
+    engine.dispose()
+    _check_counts_after_0004(url)  # opening it migrates it
+
+
+@pytest.mark.postgres
+def test_0004_counts_the_tags_of_an_existing_history_on_postgresql(fresh_postgres: str) -> None:
+    engine = create_engine(fresh_postgres)
+    _tagged_history_at_0003(engine)
+    assert upgrade(engine) == ("0003", head_revision())
+    engine.dispose()
+    _check_counts_after_0004(fresh_postgres)

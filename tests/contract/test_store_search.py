@@ -485,3 +485,48 @@ def test_find_tags_in_a_namespace(history: MetadataStore) -> None:
         pages.extend(t.tag for t in page)
         request = page.next_request()
     assert pages == sorted(expected(None, "user:ada"))
+
+
+def test_find_tags_counts_follow_every_tag_change(store: MetadataStore) -> None:
+    """The counts a listing reads follow each write of tags (creating, adding, removing,
+    replacing, deleting a run), in all runs and in a namespace, and a tag no run carries
+    any more is not listed."""
+
+    def listed(flow: str | None = None, namespace: str | None = None) -> dict[str, int]:
+        return {t.tag: t.runs for t in store.find_tags(flow, namespace=namespace)}
+
+    def counted(flow: str | None = None, namespace: str | None = None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for run in store.find_runs(RunFilter(flow), PageRequest(100)):
+            if namespace is None or namespace in run.tags:
+                for tag in run.tags:
+                    counts[tag] = counts.get(tag, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def check() -> None:
+        for flow in (None, "F", "G"):
+            for namespace in (None, "user:ada", "user:bob", "env:x"):
+                assert listed(flow, namespace) == counted(flow, namespace), (flow, namespace)
+
+    ada = frozenset({"user:ada"})
+    one = store.create_run(NewRun("F", tags=frozenset({"env:x", "a"}), system_tags=ada))
+    two = store.create_run(NewRun("F", tags=frozenset({"a"}), system_tags=frozenset({"user:bob"})))
+    three = store.create_run(NewRun("G", tags=frozenset({"a", "b"}), system_tags=ada))
+    store.create_run(NewRun("G"))  # no tags at all
+    check()
+    assert listed("F") == {"a": 2, "env:x": 1, "user:ada": 1, "user:bob": 1}
+    store.add_tags(two.pathspec, ["b", "a"])  # "a" is there already: counted once
+    store.remove_tags(one.pathspec, ["a", "absent"])
+    check()
+    store.replace_tags(three.pathspec, ["b"], ["c"])
+    check()
+    assert "b" not in listed("G")
+    assert listed(None)["b"] == 1
+    store.remove_tags(two.pathspec, ["b"])
+    assert "b" not in listed()
+    for run in (one, two):
+        store.set_run_status(run.pathspec, Status.SUCCEEDED)
+        store.delete_run(run.pathspec)
+    check()
+    assert listed("F") == {}
+    assert listed(namespace="user:ada") == {"a": 1, "c": 1, "user:ada": 1}

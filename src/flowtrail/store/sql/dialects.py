@@ -35,6 +35,7 @@ __all__ = [
     "glob_prefix",
     "in_values",
     "insert_ignore",
+    "insert_or_add",
     "is_sqlite",
     "unit_joined",
 ]
@@ -119,6 +120,17 @@ def insert_ignore(bind: Connection | sa.Dialect, table: sa.Table) -> Any:
     dialect = bind if isinstance(bind, sa.Dialect) else bind.dialect
     module = sqlite if dialect.name == "sqlite" else postgresql
     return module.insert(table).on_conflict_do_nothing()
+
+
+def insert_or_add(bind: Connection, table: sa.Table, key: Sequence[str], column: str) -> Any:
+    """An ``INSERT`` into ``table`` that, for a row whose ``key`` exists already, adds the
+    row's ``column`` to the one stored instead (``ON CONFLICT (key) DO UPDATE``): a counter
+    that concurrent transactions increment without a lost update."""
+    module = sqlite if is_sqlite(bind) else postgresql
+    insert = module.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(key), set_={column: table.c[column] + insert.excluded[column]}
+    )
 
 
 def bulk_insert(

@@ -27,10 +27,10 @@ from flowtrail.model import (
 )
 from flowtrail.model.tags import check_user_tag_count
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import bulk_insert, insert_ignore
+from flowtrail.store.sql.dialects import bulk_insert, insert_ignore, insert_or_add
 from flowtrail.store.sql.lookup import find_flow_pk, flow_pk, run_row
 from flowtrail.store.sql.paging import decode_cursor, page_of
-from flowtrail.store.sql.schema import flows, run_params, run_tags, runs
+from flowtrail.store.sql.schema import ALL_RUNS, flows, run_params, run_tags, runs, tag_counts
 from flowtrail.store.sql.where import prefix_range
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "heartbeat",
     "load_runs",
     "reap_lost",
+    "recount_tags",
     "remove_tags",
     "running_runs",
     "set_run_status",
@@ -179,6 +180,7 @@ def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
     ] + [{"run_pk": run_pk, "tag": t, "is_system": True, "flow_pk": fpk} for t in new.system_tags]
     if tag_rows:
         conn.execute(sa.insert(run_tags), tag_rows)
+        _count_tags(conn, fpk, new.system_tags, new.tags | new.system_tags, 1)
     bulk_insert(conn, run_params, codec.param_rows(run_pk, fpk, values["parameters"]))
     return load_runs([run_row(conn, Pathspec(new.flow_name, run_id))])[0]
 
@@ -278,11 +280,68 @@ def _current_tags(conn: Connection, run_pk: int) -> tuple[set[str], set[str]]:
     return user, system
 
 
+_COUNT_KEY = ("flow_pk", "namespace", "tag")
+_COUNTED = sa.and_(
+    tag_counts.c.flow_pk == sa.bindparam("k_flow"),
+    tag_counts.c.namespace == sa.bindparam("k_namespace"),
+    tag_counts.c.tag == sa.bindparam("k_tag"),
+)
+_SUBTRACT = (
+    sa.update(tag_counts).where(_COUNTED).values(runs=tag_counts.c.runs - sa.bindparam("k_runs"))
+)
+_DROP_EMPTY = sa.delete(tag_counts).where(_COUNTED, tag_counts.c.runs <= 0)
+
+
+def _count_tags(
+    conn: Connection, flow_key: int, system: Iterable[str], tags: Iterable[str], delta: int
+) -> None:
+    """Add ``delta`` (1 or -1) to the counts of ``tags`` on a run of flow ``flow_key`` whose
+    system tags are ``system``: in all runs, and in the namespace of each system tag.
+
+    The rows are written in key order, so that transactions counting the same tags lock
+    them in one order and never deadlock; a count that reaches zero is deleted."""
+    tags = sorted(tags)
+    keys = [(ALL_RUNS, t) for t in tags] + [(s, t) for s in sorted(system) for t in tags]
+    if not keys:
+        return
+    keys.sort()
+    if delta > 0:
+        conn.execute(
+            insert_or_add(conn, tag_counts, _COUNT_KEY, "runs"),
+            [{"flow_pk": flow_key, "namespace": n, "tag": t, "runs": delta} for n, t in keys],
+        )
+        return
+    rows = [{"k_flow": flow_key, "k_namespace": n, "k_tag": t, "k_runs": -delta} for n, t in keys]
+    conn.execute(_SUBTRACT, rows)
+    conn.execute(_DROP_EMPTY, [{k: v for k, v in r.items() if k != "k_runs"} for r in rows])
+
+
+def recount_tags(conn: Connection) -> None:
+    """Rebuild ``tag_counts`` from ``run_tags``: for a history whose tag rows were inserted
+    by other means than the store (a bulk load), as migration 0004 fills it."""
+    ns, t = run_tags.alias("ns"), run_tags.alias("t")
+    every = sa.select(
+        run_tags.c.flow_pk, sa.literal(ALL_RUNS), run_tags.c.tag, sa.func.count()
+    ).group_by(run_tags.c.flow_pk, run_tags.c.tag)
+    in_namespaces = (
+        sa.select(t.c.flow_pk, ns.c.tag, t.c.tag, sa.func.count())
+        .select_from(ns.join(t, t.c.run_pk == ns.c.run_pk))
+        .where(ns.c.is_system)
+        .group_by(t.c.flow_pk, ns.c.tag, t.c.tag)
+    )
+    conn.execute(sa.delete(tag_counts))
+    conn.execute(
+        sa.insert(tag_counts).from_select(
+            ["flow_pk", "namespace", "tag", "runs"], sa.union_all(every, in_namespaces)
+        )
+    )
+
+
 def remove_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
     """Remove user tags; a system tag is an error, an absent tag a no-op."""
     wanted = {validate_tag(t) for t in tags}
     row = run_row(conn, run, for_update=True)
-    _, system = _current_tags(conn, row.pk)
+    user, system = _current_tags(conn, row.pk)
     protected = sorted(wanted & system)
     if protected:
         raise InvalidTag(
@@ -297,6 +356,7 @@ def remove_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
                 run_tags.c.is_system.is_(False),
             )
         )
+        _count_tags(conn, row.flow_pk, system, wanted & user, -1)
 
 
 def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
@@ -321,6 +381,7 @@ def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
                 for t in sorted(new)
             ],
         )
+        _count_tags(conn, row.flow_pk, system, new, 1)
 
 
 def find_tags_stmt(
@@ -330,17 +391,45 @@ def find_tags_stmt(
     limit: int,
     namespace: str | None = None,
 ) -> Any:
-    """The statement behind ``find_tags``: tags in code point order with their run counts,
-    on ``run_tags (flow_pk, tag, run_pk)`` for one flow or ``(tag, run_pk)`` for all. A
-    prefix is a range of that index (never ``LIKE``); each tag's runs are counted in the
-    index alone, and with a ``namespace`` each of them is looked up by the primary key
-    ``(run_pk, tag)``. ``flow_pk`` is written into the SQL text, as in ``find_runs_stmt``."""
-    stmt = sa.select(run_tags.c.tag, sa.func.count().label("runs")).group_by(run_tags.c.tag)
-    if namespace is not None:
-        within = run_tags.alias("within")
-        stmt = stmt.join(
-            within, sa.and_(within.c.run_pk == run_tags.c.run_pk, within.c.tag == namespace)
+    """The statement behind ``find_tags``: tags in code point order with their run counts.
+
+    Without a namespace, or in the namespace of a system tag (the client's ``user:alice``),
+    the counts are read from ``tag_counts``: a page of its primary key ``(flow_pk,
+    namespace, tag)`` for one flow, or of ``(namespace, tag, flow_pk)`` summed over the
+    flows for all. A prefix is a range of that index (never ``LIKE``). In the namespace of a
+    user tag (not counted ahead), the runs carrying it are counted: see
+    :func:`_tags_in_user_namespace`. ``flow_pk`` is written into the SQL text, as in
+    ``find_runs_stmt``."""
+    if namespace is not None and not is_system_tag(namespace):
+        return _tags_in_user_namespace(flow_pk, prefix, after, limit, namespace)
+    counts = tag_counts.c
+    within = counts.namespace == (ALL_RUNS if namespace is None else namespace)
+    if flow_pk is not None:
+        stmt = sa.select(counts.tag, counts.runs).where(
+            counts.flow_pk == sa.literal(flow_pk, literal_execute=True), within
         )
+    else:
+        total = sa.cast(sa.func.sum(counts.runs), sa.BigInteger).label("runs")
+        stmt = sa.select(counts.tag, total).where(within).group_by(counts.tag)
+    if prefix:
+        stmt = stmt.where(prefix_range(counts.tag, prefix))
+    if after is not None:
+        stmt = stmt.where(counts.tag > after)
+    return stmt.order_by(counts.tag).limit(limit)
+
+
+def _tags_in_user_namespace(
+    flow_pk: int | None, prefix: str | None, after: str | None, limit: int, namespace: str
+) -> Any:
+    """Tags counted over the runs carrying the user tag ``namespace``: the tag rows on
+    ``run_tags (flow_pk, tag, run_pk)`` for one flow or ``(tag, run_pk)`` for all, in tag
+    order, each run looked up in the namespace by the primary key ``(run_pk, tag)``."""
+    within = run_tags.alias("within")
+    stmt = (
+        sa.select(run_tags.c.tag, sa.func.count().label("runs"))
+        .join(within, sa.and_(within.c.run_pk == run_tags.c.run_pk, within.c.tag == namespace))
+        .group_by(run_tags.c.tag)
+    )
     if flow_pk is not None:
         stmt = stmt.where(run_tags.c.flow_pk == sa.literal(flow_pk, literal_execute=True))
     if prefix:
@@ -357,7 +446,8 @@ def find_tags(
     page: PageRequest,
     namespace: str | None = None,
 ) -> Page[TagCount]:
-    """Tags by tag with the number of runs carrying each (of one flow, or of all)."""
+    """Tags by tag with the number of runs carrying each (of one flow, or of all), read from
+    the counts ``tag_counts`` keeps (:func:`find_tags_stmt`)."""
     after = decode_cursor("tags", page.cursor, (str,))
     key = None
     if flow_name is not None:
@@ -366,7 +456,9 @@ def find_tags(
             return Page(())
     stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1, namespace)
     rows = conn.execute(stmt).all()
-    return page_of("tags", rows, page.limit, lambda r: [r.tag], lambda r: TagCount(r.tag, r.runs))
+    return page_of(
+        "tags", rows, page.limit, lambda r: [r.tag], lambda r: TagCount(r.tag, int(r.runs))
+    )
 
 
 def delete_run(conn: Connection, run: Pathspec) -> None:
@@ -379,4 +471,6 @@ def delete_run(conn: Connection, run: Pathspec) -> None:
             f"(record it cancelled first, or wait until it ends or is recorded lost)",
             details={"pathspec": str(run), "current": row.status},
         )
+    user, system = _current_tags(conn, row.pk)
+    _count_tags(conn, row.flow_pk, system, user | system, -1)
     conn.execute(sa.delete(runs).where(runs.c.pk == row.pk))

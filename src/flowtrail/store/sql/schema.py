@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from flowtrail.model.time import from_epoch_ms, to_epoch_ms
 
 __all__ = [
+    "ALL_RUNS",
     "JSON",
     "SEARCHABLE_METADATA",
     "EpochMs",
@@ -33,6 +34,7 @@ __all__ = [
     "run_tags",
     "runs",
     "steps",
+    "tag_counts",
     "task_edges",
     "tasks",
     "write_batches",
@@ -130,6 +132,11 @@ runs = sa.Table(
     # searches ordered by creation time, within a flow and across flows
     sa.Index(None, "flow_pk", "created_at", "pk"),
     sa.Index(None, "created_at", "pk"),
+    # a user's runs newest first, within a flow and across flows; the creation time rides
+    # along so that a search on user and a time window (with a tag) is read in indexes
+    # alone, and only the runs of the page are read from the table
+    sa.Index(None, "flow_pk", "user_name", "pk", "created_at"),
+    sa.Index(None, "user_name", "pk", "created_at"),
 )
 
 run_tags = sa.Table(
@@ -145,6 +152,28 @@ run_tags = sa.Table(
     sa.Index(None, "tag", "run_pk"),
     # runs of a flow carrying a tag, newest first; and the tags of a flow with counts
     sa.Index(None, "flow_pk", "tag", "run_pk"),
+)
+
+#: The namespace of a ``tag_counts`` row that counts every run of its flow.
+ALL_RUNS = ""
+
+# The number of runs of each flow carrying each tag, kept in the transactions that write
+# ``run_tags`` (``runs.create_run``, ``add_tags``, ``remove_tags``, ``delete_run``), so that
+# a tag listing reads a page of counts instead of counting every tag row of every run.
+# ``namespace`` is ``ALL_RUNS`` for all runs, or a system tag (``user:alice``): the runs
+# carrying that system tag too. System tags are set when a run is created and never change,
+# so a run's namespaces are fixed. A row exists while its count is above zero.
+tag_counts = sa.Table(
+    "tag_counts",
+    metadata,
+    _fk("flow_pk", "flows.pk"),
+    sa.Column("namespace", _TAG, nullable=False),
+    sa.Column("tag", _TAG, nullable=False),
+    sa.Column("runs", sa.BigInteger(), nullable=False),
+    # the tags of a flow (in a namespace), in order
+    sa.PrimaryKeyConstraint("flow_pk", "namespace", "tag"),
+    # the tags of all flows (in a namespace), in order
+    sa.Index(None, "namespace", "tag", "flow_pk"),
 )
 
 # The top-level scalar parameters of each run (str, int, float, bool), one row each, kept

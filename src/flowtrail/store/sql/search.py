@@ -151,22 +151,37 @@ def _by_run_key(
 ) -> Any:
     hoisted, rest = split_tag_conditions(filter.where_expr)
     tags = sorted(set(filter.tags) | set(hoisted))
-    columns: list[Any] = run_record_columns() + ([sa.null().label("sort_0")] if sort_null else [])
+    # The conditions test ``runs``; the page's records are read from a second instance of
+    # it, joined by key. The planner can then find the matching keys in indexes alone
+    # (``runs (flow_pk, user_name, pk, created_at)`` beside ``run_tags (flow_pk, tag,
+    # run_pk)``) and read only the page's rows from the table, instead of reading the table
+    # newest first and discarding each row that fails a condition (a time window that
+    # excludes the newest runs discarded tens of thousands).
+    record = runs.alias("page_run")
+    # run_record_columns(): the runs row (here: record's), then its flow name and tags,
+    # looked up by the key of ``runs`` (the same run)
+    columns: list[Any] = [record, *run_record_columns()[1:]]
+    columns += [sa.null().label("sort_0")] if sort_null else []
     if tags:
         key = run_tags.c.run_pk
         stmt = (
             sa.select(*columns)
-            .select_from(run_tags.join(runs, runs.c.pk == run_tags.c.run_pk))
+            .select_from(
+                run_tags.join(runs, runs.c.pk == run_tags.c.run_pk).join(
+                    record, record.c.pk == run_tags.c.run_pk
+                )
+            )
             .where(run_tags.c.tag == tags[0])
         )
         if flow_key is not None:
-            stmt = stmt.where(run_tags.c.flow_pk == flow_key)
+            # on both tables: each of their flow-first indexes can serve
+            stmt = stmt.where(run_tags.c.flow_pk == flow_key, runs.c.flow_pk == flow_key)
         other = run_tags.alias("other_tag")
         for tag in tags[1:]:
             stmt = stmt.where(sa.exists().where(other.c.run_pk == key, other.c.tag == tag))
     else:
         key = runs.c.pk
-        stmt = sa.select(*columns)
+        stmt = sa.select(*columns).select_from(runs.join(record, record.c.pk == runs.c.pk))
         if flow_key is not None:
             stmt = stmt.where(runs.c.flow_pk == flow_key)
     stmt = stmt.where(*_run_conditions(filter), *extra)
