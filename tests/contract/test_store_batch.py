@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTransition, NotFound
@@ -157,3 +160,85 @@ def test_a_batch_id_belongs_to_one_run(store: MetadataStore) -> None:
 def test_a_batch_holds_one_run(store: MetadataStore) -> None:
     with pytest.raises(InvalidArgument, match="is for run F/1, but it holds a NewTask for F/2"):
         Batch("b", Pathspec("F", "1"), tasks=(NewTask(Pathspec.parse("F/2/start/1")),))
+
+
+_T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+_BOOM = ExceptionInfo("KeyError", "'x'", "Traceback ...")
+
+
+def _changes(task: Pathspec) -> tuple[tuple[TaskStatusChange, ...], tuple[AttemptEnd, ...]]:
+    statuses = (
+        TaskStatusChange(task, Status.FAILED, at=_T0 + timedelta(seconds=1)),
+        TaskStatusChange(task, Status.RUNNING, at=_T0 + timedelta(seconds=2)),
+        TaskStatusChange(task, Status.RUNNING, at=_T0 + timedelta(seconds=3)),
+        TaskStatusChange(task, Status.SUCCEEDED, at=_T0 + timedelta(seconds=4)),
+    )
+    ends = (
+        AttemptEnd(task, 0, Status.FAILED, _BOOM, finished_at=_T0 + timedelta(seconds=5)),
+        AttemptEnd(task, 0, Status.FAILED, finished_at=_T0 + timedelta(seconds=6)),
+    )
+    return statuses, ends
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one batch", "two batches"])
+def test_changes_to_a_task_and_attempt_apply_in_order_in_the_batch_that_creates_them(
+    store: MetadataStore, together: bool
+) -> None:
+    # A batch that creates a task and an attempt and changes them must leave what the same
+    # changes leave when sent in a later batch: the last change that changed each status
+    # sets it, with its time; repeating the current status changes nothing.
+    run = store.create_run(NewRun("F")).pathspec
+    step = run.child("start")
+    task = step.child("1")
+    statuses, ends = _changes(task)
+    created = Batch(
+        "b-1",
+        run,
+        steps=(NewStep(step, StepKind.START),),
+        tasks=(NewTask(task, created_at=_T0),),
+        attempts=(NewAttempt(task, 0, started_at=_T0),),
+        attempt_ends=ends if together else (),
+        task_statuses=statuses if together else (),
+    )
+    store.write_batch(created)
+    if not together:
+        store.write_batch(Batch("b-2", run, attempt_ends=ends, task_statuses=statuses))
+    recorded = store.get_task(task)
+    assert (recorded.status, recorded.finished_at) == (
+        Status.SUCCEEDED,
+        _T0 + timedelta(seconds=4),
+    )
+    attempt = store.get_attempt(task, 0)
+    assert (attempt.status, attempt.finished_at, attempt.exception) == (
+        Status.FAILED,
+        _T0 + timedelta(seconds=5),
+        _BOOM,
+    )
+
+
+@pytest.mark.parametrize("what", ["task", "attempt"])
+def test_a_refused_change_in_the_batch_that_creates_its_task_writes_nothing(
+    store: MetadataStore, what: str
+) -> None:
+    run = store.create_run(NewRun("F")).pathspec
+    step = run.child("start")
+    task = step.child("1")
+    later = (TaskStatusChange(task, Status.SUCCEEDED), TaskStatusChange(task, Status.RUNNING))
+    ends = (AttemptEnd(task, 0, Status.SUCCEEDED), AttemptEnd(task, 0, Status.FAILED))
+    batch = Batch(
+        "b-1",
+        run,
+        steps=(NewStep(step, StepKind.START),),
+        tasks=(NewTask(task),),
+        attempts=(NewAttempt(task, 0),),
+        attempt_ends=ends if what == "attempt" else (),
+        task_statuses=later if what == "task" else (),
+    )
+    refused = (
+        f"{task} is succeeded; it cannot become running"
+        if what == "task"
+        else f"attempt 0 of {task} is succeeded; it cannot become failed"
+    )
+    with pytest.raises(InvalidTransition, match=re.escape(refused)):
+        store.write_batch(batch)
+    assert store.find_steps(run).items == ()

@@ -4,7 +4,7 @@ whose transaction the caller owns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -125,8 +125,17 @@ def find_steps(keys: Keys, page: PageRequest) -> Page[StepRecord]:
 # -- tasks -------------------------------------------------------------------------------
 
 
-def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
-    """Insert tasks (their steps must exist) and their parent edges."""
+def create_tasks(
+    keys: Keys,
+    new: Sequence[NewTask],
+    now: datetime,
+    final: Mapping[Pathspec, tuple[Status, datetime | None]] | None = None,
+) -> None:
+    """Insert tasks (their steps must exist) and their parent edges.
+
+    ``final`` gives some of them the status and finish time that status changes later in
+    the same transaction would set (checked already): they are inserted that way.
+    """
     if not new:
         return
     _check_unique("task", [t.pathspec.task_id or "" for t in new])
@@ -141,20 +150,25 @@ def create_tasks(keys: Keys, new: Sequence[NewTask], now: datetime) -> None:
             f"run {keys.run} has a task {existing!r} already (task ids are unique in a run)",
             details={"pathspec": str(keys.run), "task_id": existing},
         )
-    rows = [
-        {
-            "run_pk": keys.run_pk,
-            "step_pk": keys.step_pk(t.pathspec.truncate(Level.STEP)),
-            "task_id": t.pathspec.task_id,
-            "status": str(t.status),
-            "created_at": t.created_at or now,
-            "finished_at": (t.created_at or now) if t.status.finished else None,
-            "foreach_stack": codec.dump_foreach(t.foreach_stack),
-            "parent_tasks": [str(p) for p in t.parent_tasks],
-            "origin_pathspec": str(t.origin_pathspec) if t.origin_pathspec else None,
-        }
-        for t in new
-    ]
+    final = final or {}
+    rows = []
+    for t in new:
+        status, finished_at = final.get(
+            t.pathspec, (t.status, (t.created_at or now) if t.status.finished else None)
+        )
+        rows.append(
+            {
+                "run_pk": keys.run_pk,
+                "step_pk": keys.step_pk(t.pathspec.truncate(Level.STEP)),
+                "task_id": t.pathspec.task_id,
+                "status": str(status),
+                "created_at": t.created_at or now,
+                "finished_at": finished_at,
+                "foreach_stack": codec.dump_foreach(t.foreach_stack),
+                "parent_tasks": [str(p) for p in t.parent_tasks],
+                "origin_pathspec": str(t.origin_pathspec) if t.origin_pathspec else None,
+            }
+        )
     bulk_insert(keys.conn, tasks, rows)
     created = keys.conn.execute(
         sa.select(tasks.c.pk, tasks.c.task_id).where(
@@ -275,8 +289,17 @@ def set_task_statuses(keys: Keys, changes: Sequence[TaskStatusChange], now: date
 # -- attempts ----------------------------------------------------------------------------
 
 
-def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None:
-    """Insert attempts, ``running``; ``AlreadyExists`` when the number is taken."""
+def start_attempts(
+    keys: Keys,
+    new: Sequence[NewAttempt],
+    now: datetime,
+    ends: Mapping[tuple[Pathspec, int], AttemptEnd] | None = None,
+) -> None:
+    """Insert attempts, ``running``; ``AlreadyExists`` when the number is taken.
+
+    An attempt in ``ends`` (by pathspec and number) is inserted as that end records it:
+    the end that would follow in the same transaction (checked already).
+    """
     if not new:
         return
     _check_unique("attempt", [f"{a.pathspec}#{a.number}" for a in new])
@@ -291,22 +314,23 @@ def start_attempts(keys: Keys, new: Sequence[NewAttempt], now: datetime) -> None
                 f"task {clash.pathspec} has an attempt {clash.number} already",
                 details={"pathspec": str(clash.pathspec), "attempt": clash.number},
             )
-    bulk_insert(
-        keys.conn,
-        attempts,
-        [
+    ends = ends or {}
+    rows = []
+    for pk, a in zip(task_pks, new, strict=True):
+        end = ends.get((a.pathspec, a.number))
+        rows.append(
             {
                 "task_pk": pk,
                 "number": a.number,
-                "status": str(Status.RUNNING),
+                "status": str(Status.RUNNING if end is None else end.status),
                 "started_at": a.started_at or now,
+                "finished_at": None if end is None else end.finished_at or now,
                 "host": a.host,
                 "pid": a.pid,
-                "exception": None,
+                "exception": None if end is None else codec.dump_exception(end.exception),
             }
-            for pk, a in zip(task_pks, new, strict=True)
-        ],
-    )
+        )
+    bulk_insert(keys.conn, attempts, rows)
 
 
 def attempts_of_tasks_stmt(bind: Connection, task_pks: Sequence[int]) -> Any:
