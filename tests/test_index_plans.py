@@ -26,7 +26,7 @@ from flowtrail.model import Pathspec, RunFilter, Status, to_epoch_ms, utc_now
 from flowtrail.store.sql import create_engine, upgrade
 from flowtrail.store.sql.codec import param_rows
 from flowtrail.store.sql.dialects import explain, is_sqlite
-from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.lookup import Keys, run_exists_stmt
 from flowtrail.store.sql.records import artifacts_stmt, metadata_stmt
 from flowtrail.store.sql.runs import find_tags_stmt, recount_tags
 from flowtrail.store.sql.schema import (
@@ -254,6 +254,10 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
 
     return {
         "latest run of a flow": lambda c: find_runs_stmt(RunFilter("Big"), 1, None, BIG),
+        "'id' in flow": lambda c: run_exists_stmt(Pathspec.parse("Big/49995"), None),
+        "'id' in flow in a namespace": lambda c: run_exists_stmt(
+            Pathspec.parse("Big/49991"), "user:u1"
+        ),
         "latest run of a flow run once, long ago": lambda c: find_runs_stmt(
             RunFilter("Rare"), 1, None, RARE
         ),

@@ -49,6 +49,10 @@ class CountingStore(SqlStore):
         self._count("get_run")
         return super().get_run(run)
 
+    def run_exists(self, run: Pathspec, *, namespace: str | None = None) -> bool:
+        self._count("run_exists")
+        return super().run_exists(run, namespace=namespace)
+
     def find_flows(self, page: PageRequest | None = None) -> Page[Any]:
         self._count("find_flows", page)
         return super().find_flows(page)

@@ -42,7 +42,8 @@ def test_membership_is_one_lookup(counting: tuple[CountingStore, Provider]) -> N
     store.reset()
     assert "12" in flow
     assert "999" not in flow
-    assert store.calls == {"get_run": 2}
+    assert "bad/id" not in flow  # a malformed id is not asked for
+    assert store.calls == {"run_exists": 2}
 
 
 def test_runs_by_tag_are_filtered_by_the_store(counting: tuple[CountingStore, Provider]) -> None:

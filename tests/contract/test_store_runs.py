@@ -8,7 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from flowtrail.errors import AlreadyExists, InvalidPathspec, InvalidTransition, NotFound
+from flowtrail.errors import (
+    AlreadyExists,
+    InvalidPathspec,
+    InvalidTag,
+    InvalidTransition,
+    NotFound,
+)
 from flowtrail.model import (
     CodePackage,
     MetadataValue,
@@ -242,3 +248,31 @@ def test_methods_check_the_pathspec_level(store: MetadataStore) -> None:
         store.get_run(Pathspec.parse("F/1/start"))
     with pytest.raises(NotFound):
         store.set_run_status(Pathspec("F", "1"), Status.FAILED)
+
+
+def test_run_exists_looks_a_run_up_in_a_namespace(store: MetadataStore) -> None:
+    ada = store.create_run(NewRun("F", system_tags=frozenset({"user:ada"}))).pathspec
+    bob = store.create_run(NewRun("F", tags=frozenset({"team:ml"}))).pathspec
+    store.create_run(NewRun("G"))
+    assert store.run_exists(ada)
+    assert store.run_exists(bob)
+    assert not store.run_exists(Pathspec.parse("F/99"))  # no such run
+    assert not store.run_exists(Pathspec.parse("Nowhere/1"))  # no such flow: no error either
+    assert not store.run_exists(Pathspec.parse("G/2"))  # run 2 is F's, not G's
+    assert store.run_exists(ada, namespace="user:ada")
+    assert not store.run_exists(bob, namespace="user:ada")
+    assert store.run_exists(bob, namespace="team:ml")  # any tag, user or system
+    store.remove_tags(bob, ["team:ml"])
+    assert not store.run_exists(bob, namespace="team:ml")  # tags change at any time
+    with pytest.raises(InvalidPathspec, match="expected 'Flow/run_id'"):
+        store.run_exists(Pathspec.parse("F/1/start"))
+    with pytest.raises(InvalidTag):
+        store.run_exists(ada, namespace="")
+
+
+def test_a_silent_run_exists(store: MetadataStore) -> None:
+    # Existence does not depend on the status, before or after a read records it lost.
+    run = _silent_run(store)
+    assert store.run_exists(run.pathspec)
+    assert store.get_run(run.pathspec).status is Status.LOST
+    assert store.run_exists(run.pathspec, namespace=None)

@@ -8,7 +8,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from flowtrail.client.base import ClientObject, Container, Context, paged
-from flowtrail.errors import InvalidArgument
+from flowtrail.errors import InvalidArgument, InvalidPathspec
 from flowtrail.model import FlowRecord, Level, MetadataValue, RunFilter, Status
 
 if TYPE_CHECKING:
@@ -153,6 +153,17 @@ class Flow(ClientObject, Container["Run"]):
 
     def _children(self) -> Iterator[Run]:
         return self._runs()
+
+    def __contains__(self, name: object) -> bool:
+        """Whether the flow has a run of that id in the namespace: one lookup by key, which
+        builds no record (``'12' in Flow('F')``)."""
+        if not isinstance(name, str):
+            return False
+        try:
+            run = self._spec.child(name)
+        except InvalidPathspec:
+            return False
+        return self._store.run_exists(run, namespace=self._ctx.namespace)
 
     def _child(self, name: str) -> Run:
         from flowtrail.client.run import Run

@@ -19,6 +19,7 @@ from flowtrail.wire import (
     ArtifactsQuery,
     AttemptModel,
     ErrorEnvelope,
+    ExistsModel,
     FlowModel,
     LogLineModel,
     LogLinesModel,
@@ -31,6 +32,7 @@ from flowtrail.wire import (
     PageModel,
     PageQuery,
     PathspecQuery,
+    RunExistsQuery,
     RunModel,
     RunsQuery,
     StepModel,
@@ -80,6 +82,14 @@ def find_runs(q: Annotated[RunsQuery, Query()], store: StoreDep) -> Response:
 def get_run(q: Annotated[OneQuery, Query()], store: StoreDep) -> Response:
     """One run (``pathspec=Flow/run_id``)."""
     return json_response(RunModel.of(store.get_run(parse_spec(q.pathspec, Level.RUN))))
+
+
+@router.get("/run/exists", response_model=ExistsModel, tags=["runs"])
+def run_exists(q: Annotated[RunExistsQuery, Query()], store: StoreDep) -> Response:
+    """Whether a run exists (``pathspec=Flow/run_id``), carrying the tag ``namespace`` when
+    one is given."""
+    run = parse_spec(q.pathspec, Level.RUN)
+    return json_response(ExistsModel(exists=store.run_exists(run, namespace=q.namespace)))
 
 
 @router.get("/tags", response_model=PageModel[TagCountModel], tags=["runs"])

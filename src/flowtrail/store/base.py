@@ -140,6 +140,17 @@ class MetadataStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def run_exists(self, run: Pathspec, *, namespace: str | None = None) -> bool:
+        """Whether the run ``Flow/run_id`` exists and, with ``namespace``, carries that tag
+        (the client's ``'12' in Flow('F')``): a lookup by key that builds no record. It
+        records no silent run lost, since existence does not depend on a run's status.
+
+        Raises:
+            InvalidPathspec: ``run`` is not a run's pathspec.
+            InvalidTag: ``namespace`` is not a valid tag.
+        """
+
+    @abc.abstractmethod
     def find_runs(
         self, filter: RunFilter | None = None, page: PageRequest | None = None
     ) -> Page[RunRecord]:

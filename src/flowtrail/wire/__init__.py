@@ -15,6 +15,7 @@ from flowtrail.wire.errors import ErrorBody, ErrorEnvelope, error_from_envelope
 from flowtrail.wire.queries import (
     ArtifactsQuery,
     AttemptQuery,
+    ExistsModel,
     LogLinesModel,
     LogsQuery,
     MetadataQuery,
@@ -24,6 +25,7 @@ from flowtrail.wire.queries import (
     PageModel,
     PageQuery,
     PathspecQuery,
+    RunExistsQuery,
     RunsQuery,
     TagsQuery,
 )
@@ -85,6 +87,7 @@ __all__ = [
     "ErrorBody",
     "ErrorEnvelope",
     "ExceptionModel",
+    "ExistsModel",
     "FlowModel",
     "ForeachFrameModel",
     "HeartbeatModel",
@@ -114,6 +117,7 @@ __all__ = [
     "PageQuery",
     "PathspecQuery",
     "ReplaceTagsModel",
+    "RunExistsQuery",
     "RunModel",
     "RunsQuery",
     "ScalarModel",

@@ -22,12 +22,13 @@ from flowtrail.model import (
     RunFilter,
     Status,
 )
-from flowtrail.wire.base import WireModel, at_field
+from flowtrail.wire.base import Bool, WireModel, at_field
 from flowtrail.wire.records import LogLineModel, ms_or_none, time_or_none
 
 __all__ = [
     "ArtifactsQuery",
     "AttemptQuery",
+    "ExistsModel",
     "LogLinesModel",
     "LogsQuery",
     "MetadataQuery",
@@ -37,6 +38,7 @@ __all__ = [
     "PageModel",
     "PageQuery",
     "PathspecQuery",
+    "RunExistsQuery",
     "RunsQuery",
     "TagsQuery",
 ]
@@ -81,6 +83,18 @@ class OneQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pathspec: str
+
+
+class RunExistsQuery(OneQuery):
+    """``?pathspec=F/12&namespace=user:ada``: does the run exist (carrying that tag)?"""
+
+    namespace: str | None = None
+
+
+class ExistsModel(WireModel):
+    """Whether the object asked about exists (``GET /api/v1/run/exists``)."""
+
+    exists: Bool
 
 
 class OneAttemptQuery(OneQuery):

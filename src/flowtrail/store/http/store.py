@@ -27,6 +27,7 @@ from flowtrail.model import (
     Batch,
     BatchResult,
     FlowRecord,
+    Level,
     LogLine,
     LogStream,
     MetadataEntry,
@@ -48,6 +49,7 @@ from flowtrail.model import (
     TagCount,
     TaskRecord,
     to_epoch_ms,
+    validate_tag,
 )
 from flowtrail.store.base import MetadataStore
 from flowtrail.store.http.transport import RetryPolicy, ServiceClient, build_client
@@ -57,6 +59,7 @@ from flowtrail.wire import (
     AttemptModel,
     BatchModel,
     BatchResultModel,
+    ExistsModel,
     FlowModel,
     LogLinesModel,
     MetadataEntryModel,
@@ -163,6 +166,13 @@ class HttpStore(MetadataStore):
 
     def get_run(self, run: Pathspec) -> RunRecord:
         return self._get("/run", RunModel, {"pathspec": str(run)}).to_record()
+
+    def run_exists(self, run: Pathspec, *, namespace: str | None = None) -> bool:
+        run.expect(Level.RUN)
+        if namespace is not None:
+            validate_tag(namespace)
+        params = {"pathspec": str(run)} | ({} if namespace is None else {"namespace": namespace})
+        return self._get("/run/exists", ExistsModel, params).exists
 
     def find_runs(
         self, filter: RunFilter | None = None, page: PageRequest | None = None

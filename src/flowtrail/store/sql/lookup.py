@@ -19,6 +19,8 @@ __all__ = [
     "Keys",
     "find_flow_pk",
     "flow_pk",
+    "run_exists",
+    "run_exists_stmt",
     "run_keys",
     "run_record_columns",
     "run_row",
@@ -128,6 +130,32 @@ def run_keys(conn: Connection, run: Pathspec) -> tuple[int, int]:
     if row is None:
         _missing_run(conn, run)
     return int(row.pk), int(row.flow_pk)
+
+
+_RUN_EXISTS = _RUN_KEYS.with_only_columns(runs.c.pk)
+_TAGGED = run_tags.alias("namespace_tag")
+_RUN_EXISTS_TAGGED = _RUN_EXISTS.where(
+    sa.exists().where(_TAGGED.c.run_pk == runs.c.pk, _TAGGED.c.tag == sa.bindparam("tag"))
+)
+
+
+def run_exists_stmt(run: Pathspec, namespace: str | None) -> Any:
+    """The statement of :func:`run_exists` with its values in it (for plans: the store
+    runs the pre-built one with the values beside it)."""
+    values = {"flow": run.flow, "run_id": run.run_id}
+    if namespace is None:
+        return _RUN_EXISTS.params(values)
+    return _RUN_EXISTS_TAGGED.params({**values, "tag": namespace})
+
+
+def run_exists(conn: Connection, run: Pathspec, namespace: str | None) -> bool:
+    """Whether ``Flow/run_id`` exists (and carries the tag ``namespace``, if given): one
+    statement on the flows' name and the runs' ``(flow_pk, run_id)`` keys, and the primary
+    key ``run_tags (run_pk, tag)``."""
+    values = {"flow": run.flow, "run_id": run.run_id}
+    if namespace is None:
+        return conn.execute(_RUN_EXISTS, values).first() is not None
+    return conn.execute(_RUN_EXISTS_TAGGED, {**values, "tag": namespace}).first() is not None
 
 
 def _missing_run(conn: Connection, run: Pathspec) -> NoReturn:

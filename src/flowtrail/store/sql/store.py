@@ -55,6 +55,7 @@ from flowtrail.model import (
     TaskStatusChange,
     utc_now,
     validate_name,
+    validate_tag,
 )
 from flowtrail.model.where import FieldKind, where_fields
 from flowtrail.store.base import MetadataStore
@@ -62,7 +63,7 @@ from flowtrail.store.sql import batch as batches
 from flowtrail.store.sql import records, runs, search, tasks
 from flowtrail.store.sql.connect import first_line
 from flowtrail.store.sql.dialects import WRITE_OPTION, is_sqlite
-from flowtrail.store.sql.lookup import Keys, run_row
+from flowtrail.store.sql.lookup import Keys, run_exists, run_row
 
 __all__ = ["SqlStore"]
 
@@ -174,6 +175,13 @@ class SqlStore(MetadataStore):
         with self._write() as conn:
             runs.reap_lost(conn, [row])
             return runs.load_runs([run_row(conn, run)])[0]
+
+    def run_exists(self, run: Pathspec, *, namespace: str | None = None) -> bool:
+        run.expect(Level.RUN)
+        if namespace is not None:
+            validate_tag(namespace)
+        with self._read() as conn:
+            return run_exists(conn, run, namespace)
 
     def find_runs(
         self, filter: RunFilter | None = None, page: PageRequest | None = None
