@@ -36,6 +36,7 @@ __all__ = [
     "in_values",
     "insert_ignore",
     "insert_or_add",
+    "insert_returning",
     "is_sqlite",
     "unit_joined",
 ]
@@ -194,22 +195,34 @@ def _bind_processors(
 
 @functools.lru_cache(maxsize=128)
 def _pg_bulk_sql(
-    dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], ignore: bool
+    dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...], mode: str
 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    """The ``COPY`` (or, with ``ignore``, the ``unnest`` insert) of ``columns`` into
+    """The ``COPY`` (``mode`` "copy"), or the ``unnest`` insert ("ignore": skipping rows
+    whose key exists; "returning": to be followed by a ``RETURNING``) of ``columns`` into
     ``table``, and each column's bind processor."""
     prep = dialect.identifier_preparer
     names = ", ".join(prep.quote(name) for name in columns)
     target = f"{prep.format_table(table)} ({names})"
-    if ignore:
+    if mode == "copy":
+        sql = f"COPY {target} FROM STDIN"
+    else:
         arrays = ", ".join(
             f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns
         )
-        sql = f"INSERT INTO {target} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
-    else:
-        sql = f"COPY {target} FROM STDIN"
+        sql = f"INSERT INTO {target} SELECT * FROM unnest({arrays})"
+        if mode == "ignore":
+            sql += " ON CONFLICT DO NOTHING"
     processors = _bind_processors(dialect, table, columns)
     return sql, tuple(processors.get(name) for name in columns)
+
+
+def _row_values(
+    rows: Sequence[dict[str, Any]],
+    columns: tuple[str, ...],
+    processors: tuple[Callable[[Any], Any] | None, ...],
+) -> list[tuple[Any, ...]]:
+    pairs = tuple(zip(columns, processors, strict=True))
+    return [tuple(row[name] if p is None else p(row[name]) for name, p in pairs) for row in rows]
 
 
 def _pg_bulk_insert(
@@ -219,9 +232,8 @@ def _pg_bulk_insert(
     rows: Sequence[dict[str, Any]],
     ignore: bool,
 ) -> None:
-    sql, processors = _pg_bulk_sql(bind.dialect, table, columns, ignore)
-    pairs = tuple(zip(columns, processors, strict=True))
-    values = [tuple(row[name] if p is None else p(row[name]) for name, p in pairs) for row in rows]
+    sql, processors = _pg_bulk_sql(bind.dialect, table, columns, "ignore" if ignore else "copy")
+    values = _row_values(rows, columns, processors)
     # SQLAlchemy has no COPY: the statement runs on the driver's cursor, inside the
     # connection's transaction, and a driver error is wrapped as SQLAlchemy would wrap it
     # (the store translates those).
@@ -237,6 +249,28 @@ def _pg_bulk_insert(
                         copy.write_row(value)
     except dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=bind.dialect) from exc
+
+
+def insert_returning(
+    bind: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], returning: Sequence[str]
+) -> list[Any]:
+    """Insert many rows of the same columns and return the ``returning`` columns of each
+    (in no particular order): the keys the database gave them, in the same statement.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(...) RETURNING``; SQLite: SQLAlchemy's
+    multi-row ``INSERT ... RETURNING``.
+    """
+    if not rows:
+        return []
+    if bind.dialect.name != "postgresql":
+        stmt = sa.insert(table).returning(*(table.c[name] for name in returning))
+        return list(bind.execute(stmt, list(rows)).all())
+    columns = tuple(rows[0])
+    sql, processors = _pg_bulk_sql(bind.dialect, table, columns, "returning")
+    names = ", ".join(bind.dialect.identifier_preparer.quote(name) for name in returning)
+    values = _row_values(rows, columns, processors)
+    arrays = tuple(list(column) for column in zip(*values, strict=True))
+    return list(bind.exec_driver_sql(f"{sql} RETURNING {names}", arrays).all())
 
 
 def bulk_update(

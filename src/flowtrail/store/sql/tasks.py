@@ -29,7 +29,7 @@ from flowtrail.model import (
     check_transition,
 )
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values
+from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values, insert_returning
 from flowtrail.store.sql.lookup import Keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
@@ -169,12 +169,7 @@ def create_tasks(
                 "origin_pathspec": str(t.origin_pathspec) if t.origin_pathspec else None,
             }
         )
-    bulk_insert(keys.conn, tasks, rows)
-    created = keys.conn.execute(
-        sa.select(tasks.c.pk, tasks.c.task_id).where(
-            tasks.c.run_pk == keys.run_pk, in_values(keys.conn, tasks.c.task_id, ids)
-        )
-    ).all()
+    created = insert_returning(keys.conn, tasks, rows, ("pk", "task_id"))
     step_of = {t.pathspec.task_id: t.pathspec.step or "" for t in new}
     for row in created:
         keys.remember_task(row.task_id, int(row.pk), step_of[row.task_id])
