@@ -73,6 +73,27 @@ def upgrade() -> None:
         ["user_name", "pk", "created_at"],
         unique=False,
     )
+    _refresh_statistics()
+
+
+def _refresh_statistics() -> None:
+    """Give the planner statistics of the new table and indexes.
+
+    SQLite plans with ``sqlite_stat1`` when a history has been analysed: indexes missing
+    from it look worse than they are, and reads of the latest run went from 0.2 ms to 6 ms
+    on an analysed 10,000-run history until ``ANALYZE`` ran. PostgreSQL's autovacuum would
+    get there, later; this makes the first reads after the upgrade fast.
+    """
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        analysed = bind.execute(
+            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        ).first()
+        if analysed is not None:
+            op.execute("ANALYZE")
+    else:
+        op.execute("ANALYZE tag_counts")
+        op.execute("ANALYZE runs")
 
 
 def downgrade() -> None:
