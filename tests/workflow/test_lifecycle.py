@@ -201,6 +201,33 @@ def test_the_errors_the_issue_names(project: Project) -> None:
         one.options(max_retries=-1)
 
 
+@pytest.mark.parametrize("where", ["workflow", "task"])
+def test_metadata_that_cannot_be_recorded_leaves_nothing(project: Project, where: str) -> None:
+    # JSON-valid, so accepted by the checks Ray makes, but no field name can be empty.
+    dag = one.options(metadata={"": 1}).bind() if where == "task" else one.bind()
+    given = {"": 1} if where == "workflow" else None
+    with pytest.raises(ValueError, match=r"^metadata key '' cannot be recorded"):
+        workflow.run(dag, "mk", metadata=given, settings=project.settings)
+    assert workflow.list_all(settings=project.settings) == []
+    with pytest.raises(ValueError, match=r"^No such workflow_id 'mk'$"):
+        workflow.get_status("mk", settings=project.settings)
+    assert workflow.run(one.bind(), "mk", settings=project.settings) == 1
+
+
+def test_an_id_taken_by_a_flow_run_says_so(project: Project) -> None:
+    from flowtrail.model import NewRun
+    from flowtrail.runtime.stores import open_run_store
+
+    store = open_run_store(project.settings)
+    try:
+        store.create_run(NewRun(flow_name="one", run_id="taken", user="someone"))
+    finally:
+        store.close()
+    with pytest.raises(ValueError, match=r"^flow 'one' already has a run 'taken' that is not"):
+        workflow.run(one.bind(), "taken", settings=project.settings)
+    assert workflow.run(one.bind(), "taken", name="other", settings=project.settings) == 1
+
+
 def test_default_ids_are_numbered_upstream_first(project: Project) -> None:
     @workflow.task
     def add(a: int, b: int) -> int:

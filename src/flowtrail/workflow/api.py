@@ -159,7 +159,11 @@ def _prepare(
             except AlreadyExists:
                 continue
             return _Job(session, stack, run, max_workers, number=1)
-        raise _busy(workflow_id)
+        raise ValueError(
+            f"flow {flow!r} already has a run {workflow_id!r} that is not a workflow: "
+            f"choose another workflow_id, or pass name= to workflow.run to record it under "
+            f"another flow"
+        )
     except BaseException:
         stack.close()
         raise

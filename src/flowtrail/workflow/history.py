@@ -6,6 +6,7 @@ pickled by value in the blob store (so another process can resume it), outputs a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import uuid
@@ -144,6 +145,25 @@ def create_workflow(
     Raises:
         AlreadyExists: the flow has a run with that id (another process won a race).
     """
+    # Every record is built, and so checked, before the run exists: metadata that cannot be
+    # recorded is refused with nothing written (no run left behind, running).
+    run = Pathspec.of(flow_name, workflow_id)
+    steps, tasks, entries = [], [], _user_entries(run, metadata)
+    entries += [
+        NewMetadata(run, OUTPUT_TASK, MetadataValue.text(plan.output), "system"),
+        NewMetadata(run, EXECUTION, MetadataValue.int(1), "system"),
+    ]
+    payloads = []
+    for item in plan.tasks:
+        kind = StepKind.END if item.task_id == plan.output else StepKind.LINEAR
+        if not item.upstream and kind is StepKind.LINEAR:
+            kind = StepKind.START
+        downstream = tuple(plan.by_id()[t].step for t in plan.downstream(item.task_id))
+        steps.append(NewStep(run.child(item.step), kind, downstream))
+        task = run.child(item.step).child(item.task_id)
+        tasks.append(NewTask(task, Status.PENDING, parent_tasks=()))
+        entries += _user_entries(task, item.options.metadata)
+        payloads.append((task, item))
     user = current_user()
     system_tags = base_system_tags(user, "local", image_from_env())
     run_record = session.store.create_run(
@@ -155,38 +175,30 @@ def create_workflow(
             heartbeat_timeout=heartbeat_timeout,
         )
     )
-    run = run_record.pathspec
-    steps, tasks, entries = [], [], _user_entries(run, metadata)
-    entries += [
-        NewMetadata(run, OUTPUT_TASK, MetadataValue.text(plan.output), "system"),
-        NewMetadata(run, EXECUTION, MetadataValue.int(1), "system"),
-    ]
-    for item in plan.tasks:
-        kind = StepKind.END if item.task_id == plan.output else StepKind.LINEAR
-        if not item.upstream and kind is StepKind.LINEAR:
-            kind = StepKind.START
-        downstream = tuple(plan.by_id()[t].step for t in plan.downstream(item.task_id))
-        steps.append(NewStep(run.child(item.step), kind, downstream))
-        task = run.child(item.step).child(item.task_id)
-        tasks.append(NewTask(task, Status.PENDING, parent_tasks=()))
+    for task, item in payloads:
         sha = session.blobs.put(item.payload).sha
-        entries += _user_entries(task, item.options.metadata)
         entries += [
             # As JSON text, so the options read back in the order they were given.
             NewMetadata(task, TASK_OPTIONS, MetadataValue.text(_options_record(item)), "system"),
             NewMetadata(task, UPSTREAM, MetadataValue.json(list(item.upstream)), "system"),
             NewMetadata(task, PAYLOAD, MetadataValue.text(sha), "system"),
         ]
-    session.store.write_batch(
-        Batch(
-            uuid.uuid4().hex,
-            run,
-            steps=tuple(steps),
-            tasks=tuple(tasks),
-            metadata=tuple(entries),
-            heartbeat=True,
-        )
+    batch = Batch(
+        uuid.uuid4().hex,
+        run,
+        steps=tuple(steps),
+        tasks=tuple(tasks),
+        metadata=tuple(entries),
+        heartbeat=True,
     )
+    try:
+        session.store.write_batch(batch)
+    except BaseException:
+        # Not left running for the heartbeat timeout: recorded failed at once, so that
+        # workflow.delete can remove it (its plan was not recorded; it cannot resume).
+        with contextlib.suppress(Exception):
+            session.store.set_run_status(run, Status.FAILED)
+        raise
     return run_record
 
 
