@@ -16,14 +16,20 @@ from flowtrail.errors import (
     NotFound,
 )
 from flowtrail.model import (
+    AttemptEnd,
+    Batch,
     CodePackage,
     MetadataValue,
+    NewAttempt,
     NewRun,
+    NewStep,
+    NewTask,
     PageRequest,
     Pathspec,
     RunFilter,
     RunRecord,
     Status,
+    TaskStatusChange,
     TriggerEvent,
     utc_now,
 )
@@ -226,6 +232,35 @@ def test_heartbeat_and_lost_runs(store: MetadataStore) -> None:
         store.heartbeat(run.pathspec)
     # the writer was alive after all: it may still record how the run ended
     assert store.set_run_status(run.pathspec, Status.SUCCEEDED).status is Status.SUCCEEDED
+
+
+def test_a_lost_run_takes_its_unfinished_tasks_and_attempts_with_it(
+    store: MetadataStore,
+) -> None:
+    run = store.create_run(NewRun("F", heartbeat_timeout=timedelta(milliseconds=50)))
+    r = run.pathspec
+    done, busy, queued = (r.child("s").child(i) for i in ("1", "2", "3"))
+    store.write_batch(
+        Batch(
+            "b1",
+            r,
+            steps=(NewStep(r.child("s")),),
+            tasks=(NewTask(done), NewTask(busy), NewTask(queued, Status.PENDING)),
+            attempts=(NewAttempt(done, 0), NewAttempt(busy, 0)),
+            attempt_ends=(AttemptEnd(done, 0, Status.SUCCEEDED),),
+            task_statuses=(TaskStatusChange(done, Status.SUCCEEDED),),
+        )
+    )
+    time.sleep(0.2)  # its writer fell silent
+    heard = store.get_run(r).finished_at
+    assert store.get_run(r).status is Status.LOST
+    statuses = {t.task_id: (t.status, t.finished_at) for t in store.find_tasks(r)}
+    assert statuses["1"][0] is Status.SUCCEEDED
+    assert statuses["2"] == (Status.LOST, heard)
+    assert statuses["3"] == (Status.LOST, heard)
+    ((attempt,),) = [store.find_attempts(busy).items]
+    assert (attempt.status, attempt.finished_at) == (Status.LOST, heard)
+    assert store.find_attempts(done).items[0].status is Status.SUCCEEDED
 
 
 def test_lost_runs_leave_a_running_filter(store: MetadataStore) -> None:

@@ -285,7 +285,8 @@ class Scheduler:
         if clone is not None:
             self._clone(task, clone)
             return
-        self.recorder.task(NewTask(pathspec, Status.RUNNING, stack, parents, created_at=utc_now()))
+        # Pending until a worker takes its first attempt: a queued task is not running.
+        self.recorder.task(NewTask(pathspec, Status.PENDING, stack, parents, created_at=utc_now()))
         self._ready.append(task)
 
     def _dispatch(self) -> None:
@@ -312,6 +313,8 @@ class Scheduler:
             pid = self.executor.submit(order)
             task.started = time.monotonic()
             self._running[task.key] = task
+            if task.attempt == 0:
+                self.recorder.task_status(TaskStatusChange(task.pathspec, Status.RUNNING, started))
             self.recorder.attempt(NewAttempt(task.pathspec, task.attempt, self.host, pid, started))
             self.recorder.metadata(self._system_metadata(task, pid, started))
             self.progress.task_started(task.node.name, str(task.pathspec), task.attempt)

@@ -30,7 +30,16 @@ from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, insert_ignore, insert_or_add
 from flowtrail.store.sql.lookup import find_flow_pk, flow_pk, run_row
 from flowtrail.store.sql.paging import decode_cursor, page_of
-from flowtrail.store.sql.schema import ALL_RUNS, flows, run_params, run_tags, runs, tag_counts
+from flowtrail.store.sql.schema import (
+    ALL_RUNS,
+    attempts,
+    flows,
+    run_params,
+    run_tags,
+    runs,
+    tag_counts,
+    tasks,
+)
 from flowtrail.store.sql.where import prefix_range
 
 __all__ = [
@@ -221,14 +230,30 @@ def running_runs(conn: Connection, flow_name: str | None) -> list[Row[Any]]:
 def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
     """Record the given silent runs ``lost``, unless their writer spoke meanwhile; the run
     finished when it was last heard of."""
+    unfinished = (str(Status.RUNNING), str(Status.PENDING))
     for row in rows:
-        conn.execute(
+        reaped = conn.execute(
             sa.update(runs)
             .where(
                 runs.c.pk == row.pk,
                 runs.c.status == str(Status.RUNNING),
                 runs.c.heartbeat_at == row.heartbeat_at,
             )
+            .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
+        )
+        if reaped.rowcount != 1:
+            continue
+        # Nobody is left to finish its tasks and attempts either: they are lost with it,
+        # so that nothing reads running forever.
+        of_run = sa.select(tasks.c.pk).where(tasks.c.run_pk == row.pk).scalar_subquery()
+        conn.execute(
+            sa.update(attempts)
+            .where(attempts.c.task_pk.in_(of_run), attempts.c.status.in_(unfinished))
+            .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
+        )
+        conn.execute(
+            sa.update(tasks)
+            .where(tasks.c.run_pk == row.pk, tasks.c.status.in_(unfinished))
             .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
         )
 
