@@ -96,6 +96,46 @@ def _nothing_recorded(project: Project) -> None:
             """,
             "step 'start' (bad.py:8): the step never calls self.next(...)",
         ),
+        (
+            """
+            @step
+            def start(self):
+                self.items = [1, 2]
+                self.next(self.each, foreach="items")
+
+            @step
+            def each(self):
+                self.next(self.join)
+
+            @step
+            def join(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+            """,
+            "step 'join' (bad.py:17): the end step is inside the foreach of 'start': the step "
+            "that closes it must take inputs: def join(self, inputs)",
+        ),
+        (
+            """
+            @step
+            def start(self):
+                self.items = [1, 2]
+                self.next(self.each, foreach="items")
+
+            @step
+            def each(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+            """,
+            "step 'end' (bad.py:17): the end step is inside the foreach of 'start'; add a join "
+            "step, def join(self, inputs), between 'each' and 'end'",
+        ),
     ],
 )
 def test_graph_errors_name_the_step_and_line(project: Project, body: str, message: str) -> None:

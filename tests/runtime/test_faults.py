@@ -19,12 +19,28 @@ def _task(project: Project, run: Pathspec, step: str) -> Pathspec:
     return next(t.pathspec for t in project.tasks(run) if t.pathspec.step == step)
 
 
-@pytest.mark.parametrize(("mode", "reason"), [("kill", "SIGKILL"), ("exit", "exited with code 3")])
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("kill", "SIGKILL"),  # the step kills its own worker
+        ("outside", "SIGKILL"),  # kill -9 of the worker's pid from outside
+        ("exit", "exited with code 3"),
+        ("segv", "SIGSEGV"),
+    ],
+)
 def test_a_dead_worker_is_a_failed_attempt_and_retry_succeeds(
     project: Project, mode: str, reason: str
 ) -> None:
-    done = project.run("faulty", "run", "--mode", mode)
-    assert done.returncode == 0, done.stdout + done.stderr
+    if mode == "outside":
+        pid_file = project.path / "worker.pid"
+        proc = project.start("faulty", "run", "--mode", mode, FAULTY_PID=str(pid_file))
+        _wait_for(pid_file, proc)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, out + err
+    else:
+        done = project.run("faulty", "run", "--mode", mode)
+        assert done.returncode == 0, done.stdout + done.stderr
     run = project.latest("FaultyFlow")
     assert run.status is Status.SUCCEEDED
     work = _task(project, run.pathspec, "work")
@@ -42,6 +58,11 @@ def test_a_dead_worker_is_a_failed_attempt_and_retry_succeeds(
     assert project.log(work, attempt=1) == ["attempt 1"]
     retry = project.store.find_metadata(work, attempt=1, field_name="retry")
     assert [e.value.value for e in retry] == [True]
+    # User metadata is recorded when it is set, so the dead attempt's entry is kept.
+    seen = project.store.find_metadata(work, field_name="seen")
+    assert [(e.attempt, e.value.value, e.type) for e in seen] == [(0, 0, "user"), (1, 1, "user")]
+    for attempt in (0, 1):
+        assert project.store.find_metadata(work, attempt=attempt, field_name="finished_at").items
     assert project.artifacts(work)["done"] is True
 
 
@@ -85,6 +106,11 @@ def test_catch_stores_the_exception_and_the_flow_goes_on(project: Project) -> No
     risky = _task(project, run.pathspec, "risky")
     attempts = list(project.store.find_attempts(risky))
     assert [a.status for a in attempts] == [Status.FAILED, Status.SUCCEEDED]
+    # The attempt that stores the exception is the scheduler's own, recorded like any other.
+    assert attempts[1].pid is not None
+    assert attempts[1].host is not None
+    for name in ("pid", "started_at", "finished_at", "caught"):
+        assert project.store.find_metadata(risky, attempt=1, field_name=name).items, name
     assert attempts[0].exception is not None
     assert attempts[0].exception.type == "KeyError"
     problem = project.artifacts(risky)["problem"]
@@ -143,6 +169,25 @@ def test_a_signal_to_the_run_command_cancels_the_run(project: Project, sig: int)
     assert run.finished_at is not None
     assert project.store.get_task(wait).status is Status.CANCELLED
     assert project.store.get_attempt(wait).status is Status.CANCELLED
+    assert project.store.find_metadata(wait, attempt=0, field_name="finished_at").items
+
+
+def test_queued_tasks_are_pending_until_a_worker_takes_them(project: Project) -> None:
+    marker = project.path / "ready"
+    proc = project.start("queued", "run", "--max-workers", "1", QUEUED_MARKER=str(marker))
+    _wait_for(marker, proc)
+    run = project.latest("QueuedFlow").pathspec
+    deadline = time.monotonic() + 30
+    while len([t for t in project.tasks(run) if t.pathspec.step == "each"]) < 3:
+        assert time.monotonic() < deadline, "the foreach's tasks were never recorded"
+        time.sleep(0.05)
+    each = [t for t in project.tasks(run) if t.pathspec.step == "each"]
+    assert [t.status for t in each] == [Status.RUNNING, Status.PENDING, Status.PENDING]
+    assert [len(project.store.find_attempts(t.pathspec).items) for t in each] == [1, 0, 0]
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    each = [t for t in project.tasks(run) if t.pathspec.step == "each"]
+    assert [t.status for t in each] == [Status.CANCELLED] * 3
 
 
 def test_a_killed_scheduler_is_seen_lost(project: Project) -> None:
@@ -151,6 +196,7 @@ def test_a_killed_scheduler_is_seen_lost(project: Project) -> None:
     _wait_for(marker, proc)
     run = project.latest("SleepyFlow")
     assert run.status is Status.RUNNING
+    wait = _recorded_task(project, run.pathspec, "wait")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     deadline = time.monotonic() + 60
@@ -162,3 +208,9 @@ def test_a_killed_scheduler_is_seen_lost(project: Project) -> None:
 
     with open_store(f"sqlite:///{project.path / '.flowtrail' / 'flowtrail.db'}") as other:
         assert other.get_run(run.pathspec).status is Status.LOST
+    # Nothing of it reads running forever: the task that ran and its attempt are lost too.
+    lost = project.store.get_run(run.pathspec)
+    assert project.store.get_task(wait).status is Status.LOST
+    attempt = project.store.get_attempt(wait)
+    assert (attempt.status, attempt.finished_at) == (Status.LOST, lost.finished_at)
+    assert {t.status for t in project.tasks(run.pathspec)} == {Status.SUCCEEDED, Status.LOST}

@@ -49,6 +49,8 @@ def test_resume_after_a_failure_clones_by_reference(project: Project) -> None:
     assert sorted(t.pathspec.step for t in ran) == ["end", "second"]
     end = next(t for t in ran if t.pathspec.step == "end")
     assert project.log(end.pathspec) == ["result 61"]
+    second = next(t for t in ran if t.pathspec.step == "second")
+    assert project.artifacts(second.pathspec)["origin"] == origin.pathspec.run_id  # current
 
 
 def test_resume_from_a_named_step(project: Project) -> None:

@@ -150,8 +150,9 @@ def test_show_and_help(project: Project) -> None:
     assert "join2 [join] → end" in shown.stdout
     helped = project.run("branchy", "--help")
     assert helped.returncode == 0
-    assert "--alpha FLOAT" in helped.stdout
-    assert "learning rate" in helped.stdout
+    # One line per parameter, in a column, never reflowed into one paragraph.
+    assert "    --alpha FLOAT  learning rate. (default: 0.1)\n" in helped.stdout
+    assert "    --rounds INT   how many rounds. (default: 2)\n" in helped.stdout
     run_help = project.run("branchy", "run", "--help")
     assert "--alpha" in run_help.stdout
     assert "--max-workers" in run_help.stdout
@@ -163,3 +164,20 @@ def test_run_id_and_trigger_event(project: Project) -> None:
     run = project.store.get_run(Pathspec("NestedFlow", "nightly-1"))
     assert [(e.name, e.id) for e in run.trigger] == [("data", "42")]
     assert "trigger:data" in run.system_tags
+
+
+def test_everything_a_step_writes_is_its_log(project: Project) -> None:
+    done = project.run("noisy", "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = project.latest("NoisyFlow").pathspec
+    start = next(t.pathspec for t in project.tasks(run) if t.pathspec.step == "start")
+    assert project.log(start) == [
+        "from print",
+        "from a subprocess",
+        "raw on fd 1",
+        "no newline at the end",
+    ]
+    assert project.log(start, stream="stderr") == ["subprocess stderr", "raw on fd 2"]
+    # None of it reached the run command's own output.
+    assert "from a subprocess" not in done.stdout + done.stderr
+    assert "raw on fd" not in done.stdout + done.stderr

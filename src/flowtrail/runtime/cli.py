@@ -44,11 +44,14 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 def _parameter_help(params: dict[str, Parameter]) -> str:
     if not params:
         return "The flow has no parameters."
-    lines = ["Parameters (give them to run, e.g. run --NAME VALUE):", ""]
+    # "\b" keeps click from joining the lines into one paragraph.
+    lines = ["Parameters (give them to run, e.g. run --NAME VALUE):", "", "\b"]
+    heads = {name: f"--{name} {param.type_name.upper()}" for name, param in params.items()}
+    width = max(len(head) for head in heads.values())
     for name, param in params.items():
         default = "required" if param.required else f"default: {param.default!r}"
-        text = f"{param.help}. " if param.help else ""
-        lines.append(f"  --{name} {param.type_name.upper()}  {text}({default})")
+        text = f"{param.help.rstrip('.')}. " if param.help else ""
+        lines.append(f"  {heads[name]:<{width}}  {text}({default})")
     return "\n".join(lines)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowtrail.model import to_epoch_ms, utc_now
+from flowtrail.errors import FlowtrailError
+from flowtrail.model import MetadataValue, NewMetadata, Pathspec, utc_now
 from flowtrail.runtime.messages import RunContext
 
 __all__ = ["Current", "current"]
@@ -19,7 +21,28 @@ class TaskContext:
     step_name: str
     task_id: str
     retry_count: int
-    metadata: list[tuple[str, Any, int]] = field(default_factory=list)
+    #: Where an entry goes the moment it is set (the worker sends it to the scheduler, so
+    #: it is recorded even if the attempt dies later); without one, entries are kept here.
+    emit: Callable[[NewMetadata], None] | None = None
+    metadata: list[NewMetadata] = field(default_factory=list)
+
+    def record(self, key: str, value: Any) -> NewMetadata:
+        """A user metadata entry of this attempt, checked and sent on.
+
+        Raises:
+            InvalidArgument: ``key`` cannot name a metadata field.
+        """
+        pathspec = Pathspec.of(self.run.flow_name, self.run.run_id, self.step_name, self.task_id)
+        try:
+            typed = MetadataValue.of(value)
+        except FlowtrailError:  # a value no metadata type holds is kept as its repr
+            typed = MetadataValue.of(repr(value))
+        entry = NewMetadata(pathspec, key, typed, "user", self.retry_count, utc_now())
+        if self.emit is not None:
+            self.emit(entry)
+        else:
+            self.metadata.append(entry)
+        return entry
 
 
 class Current:
@@ -101,15 +124,16 @@ class Current:
         return None
 
     def set_metadata(self, key: str, value: Any) -> None:
-        """Record a user metadata entry on the running task and attempt.
+        """Record a user metadata entry on the running task and attempt, at once.
 
         Raises:
             RuntimeError: outside a running step.
+            InvalidArgument: ``key`` cannot name a metadata field (1 to 255 printable
+                characters).
         """
         if self._task is None:
             raise RuntimeError("current.set_metadata(...) works only inside a running step")
-        now = to_epoch_ms(utc_now())
-        self._task.metadata.append((str(key), value, now))
+        self._task.record(key, value)
 
     def __repr__(self) -> str:
         return f"<current {self.pathspec or 'outside a flow'}>"

@@ -16,7 +16,15 @@ from typing import Any
 
 from flowtrail.errors import InvalidArgument
 from flowtrail.runtime.graph import FlowGraph
-from flowtrail.runtime.messages import CallOrder, LogChunk, RunContext, TaskOrder, TaskResult
+from flowtrail.runtime.messages import (
+    CallOrder,
+    LogChunk,
+    MetadataNote,
+    RunContext,
+    TaskOrder,
+    TaskResult,
+)
+from flowtrail.runtime.output import OutputPipes
 
 __all__ = ["AttemptLost", "Event", "Executor", "LocalExecutor"]
 
@@ -29,7 +37,7 @@ class AttemptLost:
     reason: str
 
 
-Event = LogChunk | TaskResult | AttemptLost
+Event = LogChunk | MetadataNote | TaskResult | AttemptLost
 
 
 class Executor(abc.ABC):
@@ -73,12 +81,22 @@ class Executor(abc.ABC):
 
 
 class _Worker:
-    __slots__ = ("conn", "key", "process")
+    __slots__ = ("conn", "key", "output", "process")
 
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: BaseProcess, conn: Connection, output: OutputPipes | None) -> None:
         self.process = process
         self.conn = conn
+        self.output = output
         self.key: tuple[str, int] | None = None
+
+    def read_output(self, events: list[Event], fd: int | None = None) -> None:
+        """Lines the worker wrote to its stdout and stderr, as its attempt's log: those
+        waiting on ``fd``, or with none, everything so far (before its attempt's end)."""
+        if self.output is None:
+            return
+        lines = self.output.drain() if fd is None else self.output.read(fd)
+        if lines and self.key is not None:
+            events.append(LogChunk(self.key, tuple(lines)))
 
 
 def _describe_exit(code: int | None) -> str:
@@ -94,12 +112,19 @@ def _describe_exit(code: int | None) -> str:
 
 
 def _entry(
-    conn: Connection, flow_cls: type | None, graph: FlowGraph | None, run: RunContext
+    conn: Connection,
+    output: OutputPipes | None,
+    flow_cls: type | None,
+    graph: FlowGraph | None,
+    run: RunContext,
 ) -> None:
+    from flowtrail.runtime.output import attach_output
     from flowtrail.runtime.worker import exit_now, run_worker
 
     try:
-        run_worker(conn, flow_cls, graph, run)
+        if output is not None:
+            attach_output(output)
+        run_worker(conn, flow_cls, graph, run, fds_attached=output is not None)
     finally:
         exit_now(0)
 
@@ -137,12 +162,22 @@ class LocalExecutor(Executor):
     def _spawn(self) -> _Worker:
         assert self._ctx is not None, "start() first"
         parent, child = self._ctx.Pipe(duplex=True)
+        # A forked worker's file descriptors 1 and 2 become pipes read here (a spawned one,
+        # where fork is missing, can only have its Python-level streams captured).
+        output = OutputPipes() if self._ctx.get_start_method() == "fork" else None
         process = self._ctx.Process(
-            target=_entry, args=(child, *self._args), name="flowtrail-worker", daemon=True
+            target=_entry,
+            args=(child, output, *self._args),
+            name="flowtrail-worker",
+            daemon=True,
         )
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
+        try:
+            process.start()
+        finally:
+            child.close()
+            if output is not None:
+                output.forked()
+        worker = _Worker(process, parent, output)
         self._workers.append(worker)
         return worker
 
@@ -165,6 +200,8 @@ class LocalExecutor(Executor):
         for worker in self._workers:
             by_handle[worker.conn] = worker
             by_handle[worker.process.sentinel] = worker
+            for fd in worker.output.fds if worker.output is not None else ():
+                by_handle[fd] = worker
         events: list[Event] = []
         dead: list[_Worker] = []
         for handle in wait(list(by_handle), timeout):
@@ -174,10 +211,13 @@ class LocalExecutor(Executor):
             if handle is worker.conn:
                 if not self._drain(worker, events):
                     dead.append(worker)
+            elif isinstance(handle, int):
+                worker.read_output(events, handle)
             elif not worker.process.is_alive():
                 dead.append(worker)
         for worker in dead:
             self._drain(worker, events)
+            worker.read_output(events)  # its last words: a crash's message included
             worker.process.join(timeout=1)
             if worker.key is not None:
                 events.append(AttemptLost(worker.key, _describe_exit(worker.process.exitcode)))
@@ -190,6 +230,8 @@ class LocalExecutor(Executor):
             while worker.conn.poll():
                 message = worker.conn.recv()
                 if isinstance(message, TaskResult):
+                    # Written before the result was sent, so waiting in the pipes now.
+                    worker.read_output(events)
                     worker.key = None
                 events.append(message)
         except (EOFError, OSError):
@@ -206,6 +248,8 @@ class LocalExecutor(Executor):
 
     def _forget(self, worker: _Worker) -> None:
         worker.conn.close()
+        if worker.output is not None:
+            worker.output.close()
         if worker in self._workers:
             self._workers.remove(worker)
 

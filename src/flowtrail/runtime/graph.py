@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
 from flowtrail.errors import InvalidFlow
 from flowtrail.model import StepKind
@@ -264,11 +264,22 @@ class FlowGraph:
                 out = (*out, SplitFrame(name, node.transition is Transition.FOREACH))
             seen[name] = out
         if self.nodes["end"].stack:
-            end = self.nodes["end"]
+            self._unclosed(self.nodes["end"])
+
+    def _unclosed(self, end: StepNode) -> NoReturn:
+        """The end step is inside a split: name the step that should have closed it."""
+        frame = end.stack[-1]
+        split = f"{'foreach' if frame.foreach else 'split'} of {frame.step!r}"
+        before = self.nodes[end.in_steps[-1]]
+        if before.name in self.nodes[frame.step].next_steps:
             raise InvalidFlow(
-                f"{end.where}: the end step is inside the split of "
-                f"{end.stack[-1].step!r}; join it first"
+                f"{end.where}: the end step is inside the {split}; add a join step, "
+                f"def join(self, inputs), between {before.name!r} and 'end'"
             )
+        raise InvalidFlow(
+            f"{before.where}: the end step is inside the {split}: the step that closes it "
+            f"must take inputs: def {before.name}(self, inputs)"
+        )
 
     def _join_stack(self, node: StepNode, incoming: set[tuple[SplitFrame, ...]]) -> None:
         if len(incoming) != 1:

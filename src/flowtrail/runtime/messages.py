@@ -7,7 +7,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowtrail.model import ExceptionInfo
+from flowtrail.model import ExceptionInfo, NewMetadata
 
 __all__ = [
     "ArtifactRef",
@@ -106,6 +106,14 @@ class LogChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class MetadataNote:
+    """User metadata an attempt set, sent the moment it was set."""
+
+    key: tuple[str, int]
+    entries: tuple[NewMetadata, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TaskResult:
     """How an attempt ended.
 
@@ -116,7 +124,6 @@ class TaskResult:
         splits: For a foreach, how many items it fans out to.
         exception: What went wrong, when not ``ok``.
         exception_blob: The exception pickled (for ``@catch``), when it could be.
-        metadata: User metadata set in the step: ``(name, value, epoch_ms)`` each.
         started_ms: When the step began to run in the worker.
         finished_ms: When the attempt ended.
     """
@@ -127,7 +134,6 @@ class TaskResult:
     splits: int | None = None
     exception: ExceptionInfo | None = None
     exception_blob: bytes | None = None
-    metadata: tuple[tuple[str, Any, int], ...] = ()
     started_ms: int = 0
     finished_ms: int = 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as _dt
+import os
 import pickle
 import platform
 import signal
@@ -42,6 +43,7 @@ from flowtrail.runtime.graph import FlowGraph, StepNode, Transition
 from flowtrail.runtime.messages import (
     ArtifactRef,
     LogChunk,
+    MetadataNote,
     RunContext,
     TaskOrder,
     TaskResult,
@@ -236,6 +238,7 @@ class Scheduler:
             self.recorder.attempt_end(
                 AttemptEnd(task.pathspec, task.attempt, Status.CANCELLED, finished_at=now)
             )
+            self.recorder.metadata([self._finished_at(task, now)])
             self.recorder.task_status(TaskStatusChange(task.pathspec, Status.CANCELLED, now))
         for task in [*self._ready, *self._waiting]:
             self.recorder.task_status(TaskStatusChange(task.pathspec, Status.CANCELLED, now))
@@ -339,6 +342,17 @@ class Scheduler:
             for name, value in values.items()
         ]
 
+    @staticmethod
+    def _finished_at(task: _Task, at: _dt.datetime) -> NewMetadata:
+        return NewMetadata(
+            task.pathspec,
+            "finished_at",
+            MetadataValue.of(at.isoformat()),
+            "system",
+            task.attempt,
+            at,
+        )
+
     def _check_timeouts(self) -> None:
         now = time.monotonic()
         for key, task in list(self._running.items()):
@@ -363,6 +377,10 @@ class Scheduler:
         if isinstance(event, LogChunk):
             self._logs(event)
             return
+        if isinstance(event, MetadataNote):
+            # Recorded as it comes, even for an attempt given up on: its row exists.
+            self.recorder.metadata(list(event.entries))
+            return
         task = self._running.pop(event.key, None)
         if task is None:
             return  # an attempt already given up on (timed out, cancelled)
@@ -378,7 +396,6 @@ class Scheduler:
                 note=f" ({event.reason})",
             )
             return
-        self._user_metadata(task, event)
         if event.ok:
             self._attempt_succeeded(task, event)
         else:
@@ -397,28 +414,6 @@ class Scheduler:
                 NewLogLine(task.pathspec, task.attempt, stream, seq, text, from_epoch_ms(stamp))  # type: ignore[arg-type]
             )
         self.recorder.log_lines(lines)
-
-    def _user_metadata(self, task: _Task, result: TaskResult) -> None:
-        entries = []
-        for name, value, stamp in result.metadata:
-            try:
-                entries.append(
-                    NewMetadata(
-                        task.pathspec, name, value, "user", task.attempt, from_epoch_ms(stamp)
-                    )
-                )
-            except FlowtrailError:
-                entries.append(
-                    NewMetadata(
-                        task.pathspec,
-                        name,
-                        MetadataValue.of(repr(value)),
-                        "user",
-                        task.attempt,
-                        from_epoch_ms(stamp),
-                    )
-                )
-        self.recorder.metadata(entries)
 
     def _attempt_succeeded(self, task: _Task, result: TaskResult) -> None:
         finished = from_epoch_ms(result.finished_ms) if result.finished_ms else utc_now()
@@ -463,17 +458,7 @@ class Scheduler:
         self.recorder.attempt_end(
             AttemptEnd(task.pathspec, task.attempt, Status.FAILED, exception, finished)
         )
-        self.recorder.metadata(
-            [
-                NewMetadata(
-                    task.pathspec,
-                    "finished_at",
-                    MetadataValue.of(finished.isoformat()),
-                    "system",
-                    task.attempt,
-                )
-            ]
-        )
+        self.recorder.metadata([self._finished_at(task, finished)])
         task.last_exception = exception
         task.last_exception_blob = blob
         retrying = task.attempt < task.options.retries and self._failed is None
@@ -516,13 +501,16 @@ class Scheduler:
             view[var] = ArtifactRef(
                 ref.sha, len(packed.data), packed.python_type, packed.encoding.value, None
             )
-        self.recorder.attempt(NewAttempt(task.pathspec, task.attempt, self.host, None, now))
+        # The scheduler makes this attempt itself: its pid is the scheduler's.
+        pid = os.getpid()
+        self.recorder.attempt(NewAttempt(task.pathspec, task.attempt, self.host, pid, now))
         self.recorder.metadata(
             [
-                *self._system_metadata(task, None, now),
+                *self._system_metadata(task, pid, now),
                 NewMetadata(
                     task.pathspec, "caught", MetadataValue.of(True), "system", task.attempt, now
                 ),
+                self._finished_at(task, now),
             ]
         )
         self._record_artifacts(task, view, now)

@@ -4,6 +4,7 @@ by line, with their times, while the step runs."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -24,6 +25,7 @@ from flowtrail.runtime.messages import (
     ArtifactRef,
     CallOrder,
     LogChunk,
+    MetadataNote,
     RunContext,
     TaskOrder,
     TaskResult,
@@ -122,19 +124,27 @@ class _Loader:
 
 
 def run_worker(
-    conn: Connection, flow_cls: type[FlowSpec] | None, graph: FlowGraph | None, run: RunContext
+    conn: Connection,
+    flow_cls: type[FlowSpec] | None,
+    graph: FlowGraph | None,
+    run: RunContext,
+    *,
+    fds_attached: bool = False,
 ) -> None:
     """The worker's loop; returns when the scheduler sends ``None`` or closes the pipe.
 
     ``flow_cls`` and ``graph`` are ``None`` for function tasks (``flowtrail.workflow``),
-    whose orders carry their function."""
+    whose orders carry their function. With ``fds_attached`` the worker's file descriptors
+    1 and 2 are pipes the scheduler reads (:mod:`flowtrail.runtime.output`); without, only
+    what Python code writes to ``sys.stdout`` / ``sys.stderr`` is captured, over ``conn``."""
     # Ctrl-C reaches the whole process group: only the scheduler decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     channel = _Channel(conn)
-    out, err = _LogStream(channel, "stdout"), _LogStream(channel, "stderr")
-    sys.stdout, sys.stderr = out, err
+    if not fds_attached:
+        sys.stdout = _LogStream(channel, "stdout")
+        sys.stderr = _LogStream(channel, "stderr")
     blobs = open_blob_store(run.blob_url, **run.blob_options)
     load = _Loader(blobs)
     while True:
@@ -150,11 +160,18 @@ def run_worker(
         else:
             assert flow_cls is not None, "a step order needs its flow"
             assert graph is not None, "a step order needs its graph"
-            result = _attempt(order, flow_cls, graph, run, blobs, load)
-        out.flush()
-        err.flush()
+            result = _attempt(order, flow_cls, graph, run, blobs, load, channel)
+        _flush()
         channel.key = None
         channel.send(result)
+
+
+def _flush() -> None:
+    """The attempt's last output goes out before its result (a step may have replaced the
+    streams, or closed them)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _die_with_parent() -> None:
@@ -187,10 +204,17 @@ def _attempt(
     run: RunContext,
     blobs: BlobStore,
     load: _Loader,
+    channel: _Channel,
 ) -> TaskResult:
     started = now_ms()
     node = graph[order.step]
-    context = TaskContext(run, order.step, order.task_id, order.attempt)
+    context = TaskContext(
+        run,
+        order.step,
+        order.task_id,
+        order.attempt,
+        emit=lambda entry: channel.send(MetadataNote(order.key, (entry,))),
+    )
     flow = flow_cls.__new__(flow_cls)
     state = _TaskState(order.step, order.view, load, run.parameters)
     state.index = order.index
@@ -217,7 +241,6 @@ def _attempt(
             True,
             view,
             splits,
-            metadata=tuple(context.metadata),
             started_ms=started,
             finished_ms=now_ms(),
         )
@@ -227,7 +250,6 @@ def _attempt(
             False,
             exception=exception_info(exc),
             exception_blob=pickled_exception(exc),
-            metadata=tuple(context.metadata),
             started_ms=started,
             finished_ms=now_ms(),
         )

@@ -35,13 +35,13 @@ from flowtrail.model import (
     utc_now,
 )
 from flowtrail.runtime.calls import OUTPUT
-from flowtrail.runtime.executor import AttemptLost, Executor
+from flowtrail.runtime.executor import AttemptLost, Event, Executor
 from flowtrail.runtime.messages import (
     ArtifactRef,
     CallOrder,
     LogChunk,
+    MetadataNote,
     RunContext,
-    TaskResult,
     exception_info,
 )
 from flowtrail.runtime.recorder import Recorder
@@ -287,9 +287,12 @@ class Execution:
 
     # -- events -------------------------------------------------------------------------
 
-    def _handle(self, event: LogChunk | TaskResult | AttemptLost) -> None:
+    def _handle(self, event: Event) -> None:
         if isinstance(event, LogChunk):
             self._logs(event)
+            return
+        if isinstance(event, MetadataNote):
+            self.recorder.metadata(list(event.entries))
             return
         attempt = self.running.pop(event.key, None)
         if attempt is None:

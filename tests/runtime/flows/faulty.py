@@ -18,6 +18,17 @@ class FaultyFlow(FlowSpec):
     @step
     def work(self):
         print("attempt", current.retry_count)
+        # Recorded when it is set: an attempt that dies afterwards keeps it.
+        current.set_metadata("seen", current.retry_count)
+        if self.mode == "segv" and current.retry_count == 0:
+            import ctypes
+
+            ctypes.string_at(0)
+        if self.mode == "outside" and current.retry_count == 0:
+            with open(os.environ["FAULTY_PID"] + ".tmp", "w") as handle:
+                handle.write(str(os.getpid()))
+            os.rename(os.environ["FAULTY_PID"] + ".tmp", os.environ["FAULTY_PID"])
+            time.sleep(120)  # killed from outside with -9
         if self.mode == "kill" and current.retry_count == 0:
             os.kill(os.getpid(), signal.SIGKILL)
         if self.mode == "exit" and current.retry_count == 0:

@@ -2,7 +2,7 @@
 
 import os
 
-from flowtrail import FlowSpec, step
+from flowtrail import FlowSpec, current, step
 
 
 class ResumableFlow(FlowSpec):
@@ -28,6 +28,7 @@ class ResumableFlow(FlowSpec):
         if marker and os.path.exists(marker):
             raise RuntimeError("second is not ready yet")
         self.result = self.total + 1
+        self.origin = current.origin_run_id
         self.next(self.end)
 
     @step

@@ -1,0 +1,133 @@
+"""What a worker writes to its file descriptors 1 and 2, read by the scheduler's side.
+
+A worker's stdout and stderr are pipes to the process that started it, so everything a step
+writes is its attempt's log: ``print``, a subprocess it starts, a C extension, a logging
+handler made at import time, and the last words of a worker that crashes. The reading side
+turns the bytes into timestamped lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+
+from flowtrail.model import to_epoch_ms, utc_now
+
+__all__ = ["OutputPipes", "attach_output"]
+
+#: A line longer than this is cut into pieces of this size (a writer that never ends a
+#: line must not grow a buffer without bound).
+MAX_LINE_BYTES = 64 * 1024
+_READ = 64 * 1024
+
+
+class OutputPipes:
+    """The reading ends of one worker's stdout and stderr pipes (made before it forks).
+
+    After the fork, the parent calls :meth:`forked` and keeps :attr:`fds` (non-blocking, to
+    wait on and read); the worker calls :func:`attach_output`.
+    """
+
+    def __init__(self) -> None:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        self.streams = {out_r: "stdout", err_r: "stderr"}
+        self.write_fds: tuple[int, ...] = (out_w, err_w)
+        self._partial: dict[int, bytes] = {out_r: b"", err_r: b""}
+        for fd in self.streams:
+            os.set_blocking(fd, False)
+
+    @property
+    def fds(self) -> list[int]:
+        """The reading ends still open."""
+        return list(self.streams)
+
+    def forked(self) -> None:
+        """In the parent, after the fork: only the worker writes."""
+        for fd in self.write_fds:
+            os.close(fd)
+        self.write_fds = ()
+
+    def read(self, fd: int) -> list[tuple[str, str, int]]:
+        """The complete lines waiting on ``fd``, as ``(stream, text, epoch_ms)``."""
+        return self._read(fd, final=False)
+
+    def drain(self) -> list[tuple[str, str, int]]:
+        """Everything written so far on both pipes, a last unfinished line included: the
+        worker wrote it before it reported its attempt's end, so it is all there."""
+        lines: list[tuple[str, str, int]] = []
+        for fd in list(self.streams):
+            lines += self._read(fd, final=True)
+        return lines
+
+    def close(self) -> None:
+        """Close the reading ends."""
+        for fd in list(self.streams):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.streams.clear()
+        for fd in self.write_fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.write_fds = ()
+
+    def _read(self, fd: int, *, final: bool) -> list[tuple[str, str, int]]:
+        stream = self.streams.get(fd)
+        if stream is None:
+            return []
+        data = self._partial[fd]
+        closed = False
+        while True:
+            try:
+                chunk = os.read(fd, _READ)
+            except BlockingIOError:
+                break
+            except OSError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            data += chunk
+            if not final:
+                break  # one read per wake-up: the scheduler has other pipes to serve
+        *complete, rest = data.split(b"\n")
+        while len(rest) > MAX_LINE_BYTES:
+            complete.append(rest[:MAX_LINE_BYTES])
+            rest = rest[MAX_LINE_BYTES:]
+        if (final or closed) and rest:
+            complete.append(rest)
+            rest = b""
+        self._partial[fd] = rest
+        if closed:
+            del self.streams[fd]
+            del self._partial[fd]
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        stamp = to_epoch_ms(utc_now())
+        return [(stream, line.decode("utf-8", "replace"), stamp) for line in complete]
+
+
+def attach_output(pipes: OutputPipes) -> None:
+    """In the worker, after the fork: make the pipes its file descriptors 1 and 2, and
+    ``sys.stdout`` / ``sys.stderr`` line-buffered text streams over them."""
+    for fd in pipes.streams:
+        os.close(fd)  # the reading ends are the parent's
+    out_w, err_w = pipes.write_fds
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.close(out_w)
+    os.close(err_w)
+    sys.stdout = _text(1)
+    sys.stderr = _text(2)
+
+
+def _text(fd: int) -> io.TextIOWrapper:
+    return io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(fd, "w", closefd=False)),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
