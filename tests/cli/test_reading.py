@@ -297,6 +297,22 @@ def test_namespaces(history: History) -> None:
     assert status["latest_run"] == status["latest_successful_run"] == "ReportFlow/2"
 
 
+def test_a_flow_outside_the_namespace(history: History) -> None:
+    # A flow none of whose runs carries the tag: status and show refuse it, as the client's
+    # Flow() does; a search finds no run, as it does across flows.
+    for command in ("status", "show"):
+        line = assert_one_line_error(history.cli(command, "ReportFlow", "-n", "nobody"))
+        assert line == (
+            "error: ReportFlow is not in namespace 'nobody' (none of its runs is tagged "
+            "'nobody'); leave out --namespace to read every namespace, or pass --namespace "
+            "with a tag one of its runs carries"
+        )
+    assert history.json("runs", "ReportFlow", "-n", "nobody") == []
+    assert history.cli("runs", "ReportFlow", "-n", "nobody").stdout == "no runs found\n"
+    line = assert_one_line_error(history.cli("runs", "NoSuchFlow", "-n", "nobody"))
+    assert "flow 'NoSuchFlow' does not exist" in line
+
+
 def test_no_history_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
     history = History(tmp_path)
     for args in (("flows",), ("runs",), ("show", "ReportFlow/1")):

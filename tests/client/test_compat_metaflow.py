@@ -3,6 +3,8 @@ Metaflow's client tutorial that runs with only its import changed."""
 
 from __future__ import annotations
 
+import pytest
+
 import flowtrail.client as client
 from flowtrail.compat import metaflow as mf
 from flowtrail.errors import FlowtrailError, InvalidPathspec, NamespaceMismatch, NotFound
@@ -105,3 +107,14 @@ def test_a_metaflow_tutorial_script_runs(history: History) -> None:
         "extracted True",
         "all runs 5",
     ]
+
+
+def test_a_flow_outside_the_namespace_is_metaflows_mismatch(history: History) -> None:
+    from flowtrail.compat.metaflow import Flow, Metaflow, MetaflowNamespaceMismatch, namespace
+
+    namespace("user:other")
+    for make in (lambda: Flow("TrainFlow"), lambda: Metaflow()["TrainFlow"]):
+        with pytest.raises(MetaflowNamespaceMismatch, match=r"namespace\(None\)"):
+            make()
+    namespace(None)
+    assert Flow("TrainFlow").latest_run is not None

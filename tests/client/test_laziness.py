@@ -26,6 +26,19 @@ def test_the_first_runs_take_one_small_page(counting: tuple[CountingStore, Provi
     assert store.limits == [20]
 
 
+def test_a_flow_checks_its_namespace_with_one_page_of_one_run(
+    counting: tuple[CountingStore, Provider],
+) -> None:
+    store, provider = counting
+    Flow("Big", **alice(provider))
+    assert store.calls == {"find_runs": 1}
+    assert store.limits == [1]
+    store.reset()
+    Flow("Big", provider=provider, _current_namespace=None)  # every namespace: no question
+    Flow("Big", provider=provider, _current_namespace="user:bob", _namespace_check=False)
+    assert store.calls == {}
+
+
 def test_latest_run_is_one_query_of_one_run(counting: tuple[CountingStore, Provider]) -> None:
     store, provider = counting
     flow = Flow("Big", **alice(provider))
@@ -59,7 +72,9 @@ def test_runs_by_tag_are_filtered_by_the_store(counting: tuple[CountingStore, Pr
 
 def test_full_iteration_pages_through(counting: tuple[CountingStore, Provider]) -> None:
     store, provider = counting
-    runs = list(Flow("Big", **alice(provider)))
+    flow = Flow("Big", **alice(provider))
+    store.reset()
+    runs = list(flow)
     assert len(runs) == RUNS
     assert len({r.id for r in runs}) == RUNS
     assert store.limits == [20, 100, 100, 100]  # 20 + 100 + 100 + 30

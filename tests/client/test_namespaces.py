@@ -18,7 +18,7 @@ from flowtrail.client import (
     get_namespace,
     namespace,
 )
-from flowtrail.errors import InvalidTag, NamespaceMismatch
+from flowtrail.errors import InvalidTag, NamespaceMismatch, NotFound
 from tests.client.conftest import History
 
 
@@ -45,6 +45,8 @@ def test_a_namespace_is_a_tag() -> None:
         lambda: Task("TrainFlow/3/start/1"),
         lambda: DataArtifact("TrainFlow/3/start/1/alphas"),
         lambda: Flow("TrainFlow")["3"],
+        lambda: Flow("UpstreamFlow"),  # only bob ran it
+        lambda: Flowtrail()["UpstreamFlow"],
     ],
 )
 def test_objects_outside_the_namespace_cannot_be_instantiated(
@@ -72,7 +74,34 @@ def test_another_namespace(history: History) -> None:
     assert [r.id for r in Flow("TrainFlow")] == ["2", "1"]
     namespace("nobody")
     assert Flowtrail().flows == []
-    assert Flow("TrainFlow").latest_run is None  # a flow exists in every namespace
+    assert "TrainFlow" not in Flowtrail()
+
+
+def test_a_flow_is_in_a_namespace_when_one_of_its_runs_is(history: History) -> None:
+    # As in Metaflow: a flow without a run in the namespace cannot be instantiated, by name
+    # or from Flowtrail(); a flow that does not exist is NotFound first.
+    namespace("user:other")
+    expected = (
+        "Flow('TrainFlow') is not in the current namespace 'user:other' (none of its runs is "
+        "tagged 'user:other'); call namespace(None) to see every run, "
+        "namespace('user:<name>') for another user's runs, or pass _namespace_check=False"
+    )
+    for make in (lambda: Flow("TrainFlow"), lambda: Flowtrail()["TrainFlow"]):
+        with pytest.raises(NamespaceMismatch) as caught:
+            make()
+        assert caught.value.message == expected
+        assert caught.value.details == {"pathspec": "TrainFlow", "namespace": "user:other"}
+    with pytest.raises(NotFound):
+        Flow("NoSuchFlow")
+    # Skipping the check reads the flow, showing the namespace's runs: none.
+    outside = Flow("TrainFlow", _namespace_check=False)
+    assert outside.latest_run is None
+    assert list(outside) == []
+    # A flow reached from one of its runs is not checked again.
+    assert Run("TrainFlow/3", _namespace_check=False).parent == outside
+    namespace("user:bob")  # bob ran TrainFlow/3: the flow is in his namespace
+    assert Flow("TrainFlow").latest_run == Run("TrainFlow/3")
+    assert Flow("UpstreamFlow").latest_run == Run("UpstreamFlow/1")
 
 
 def test_namespace_check_can_be_skipped(history: History) -> None:

@@ -10,9 +10,27 @@ from pathlib import Path
 import pytest
 
 from flowtrail.blobs import serialize
-from flowtrail.client import DataArtifact, Flow, Flowtrail, Provider, Step, Task, get_metadata
+from flowtrail.client import (
+    DataArtifact,
+    Flow,
+    Flowtrail,
+    Metadata,
+    Provider,
+    Run,
+    Step,
+    Task,
+    get_metadata,
+)
 from flowtrail.errors import NotFound
-from flowtrail.model import NewLogLine, NewRun, Pathspec, Status
+from flowtrail.model import (
+    MetadataType,
+    MetadataValue,
+    NewLogLine,
+    NewMetadata,
+    NewRun,
+    Pathspec,
+    Status,
+)
 from flowtrail.store import open_store
 from tests.client.conftest import History
 from tests.client.counting import CountingStore, alice
@@ -47,6 +65,39 @@ def test_loglines_reads_the_attempt_of_meta_dict_and_starts_at_an_offset(
     assert list(task.loglines("stdout", offset=1500)) == []
     with pytest.raises(ValueError, match="offset"):
         list(task.loglines("stdout", offset=-1))
+
+
+def test_a_runs_own_metadata(any_history: History) -> None:
+    run = Run("TrainFlow/2")
+    assert run.metadata == []  # its tasks' entries are not the run's
+    assert run.metadata_dict == {}
+    assert Task("TrainFlow/2/train/2").metadata_dict["accuracy"] == 0.999
+    spec = Pathspec("TrainFlow", "2")
+    any_history.provider.store.record_metadata(
+        [
+            NewMetadata(spec, "owner", MetadataValue.text("alice"), "user"),
+            NewMetadata(spec, "docs", MetadataValue.url("https://x.test/d"), "user"),
+            NewMetadata(spec, "execution", MetadataValue.int(1), "system"),
+        ]
+    )
+    any_history.provider.store.record_metadata(
+        [NewMetadata(spec, "owner", MetadataValue.text("bob"), "user")]
+    )
+    entries = run.metadata  # read again: entries are appended while a run lives
+    assert [(m.name, m.value, m.type) for m in entries] == [
+        ("owner", "alice", "user"),
+        ("docs", "https://x.test/d", "user"),
+        ("execution", 1, "system"),
+        ("owner", "bob", "user"),
+    ]
+    assert all(isinstance(m, Metadata) for m in entries)
+    assert {m.pathspec for m in entries} == {"TrainFlow/2"}
+    assert {m.attempt for m in entries} == {None}
+    assert entries[1].value_type is MetadataType.URL
+    assert entries[0].field_name == "owner"
+    assert entries[0].ts_epoch > 0
+    assert run.metadata_dict == {"owner": "bob", "docs": "https://x.test/d", "execution": 1}
+    assert Run("TrainFlow/1").metadata == []
 
 
 def test_an_artifacts_stored_bytes(any_history: History) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowtrail.cli.output import duration_seconds
-from flowtrail.client import DataArtifact, Flow, Run, Step, Task
+from flowtrail.client import DataArtifact, Flow, Metadata, Run, Step, Task
 from flowtrail.client.base import ClientObject
 from flowtrail.model import MetadataValue
 
@@ -23,6 +23,7 @@ __all__ = [
     "describe_run",
     "describe_step",
     "describe_task",
+    "metadata_entries",
     "metadata_values",
     "run_summary",
     "task_summary",
@@ -32,6 +33,22 @@ __all__ = [
 def metadata_values(values: Mapping[str, MetadataValue]) -> dict[str, dict[str, Any]]:
     """Typed metadata values by name as ``{"type": ..., "value": ...}`` dicts, sorted by name."""
     return {name: {"type": v.type.value, "value": v.value} for name, v in sorted(values.items())}
+
+
+def metadata_entries(entries: list[Metadata]) -> list[dict[str, Any]]:
+    """Metadata entries of a run or a task, in their order, each as a dict: ``name``,
+    ``value``, ``type``, ``value_type``, ``attempt`` and ``created_at``."""
+    return [
+        {
+            "name": entry.name,
+            "value": entry.value,
+            "type": entry.type,
+            "value_type": entry.value_type.value,
+            "attempt": entry.attempt,
+            "created_at": entry.created_at,
+        }
+        for entry in entries
+    ]
 
 
 def run_summary(run: Run) -> dict[str, Any]:
@@ -108,11 +125,13 @@ def describe_run(run: Run) -> dict[str, Any]:
     """``type`` (``"run"``), the :func:`run_summary` keys, ``parameters``, ``origin_pathspec``
     (for a resumed run), ``trigger`` (its events), ``code`` (``script_name`` and ``sha``, or
     ``None``), ``flow_metadata`` (of the definition it ran with, as :func:`metadata_values`),
-    ``steps`` (each with ``step``, ``pathspec``, ``kind``, ``next_steps``,
-    ``tasks`` (how many), ``task_statuses`` (how many in each status), ``created_at`` and
-    ``finished_at``), and ``artifacts``: those of the end task (what ``Run.data`` holds)."""
+    ``metadata`` (the run's own entries, oldest first, as :func:`metadata_entries`),
+    ``metadata_dict`` (the latest value of each name), ``steps`` (each with ``step``,
+    ``pathspec``, ``kind``, ``next_steps``, ``tasks`` (how many), ``task_statuses`` (how many
+    in each status), ``created_at`` and ``finished_at``), and ``artifacts``: those of the end
+    task (what ``Run.data`` holds)."""
     summary = run_summary(run)
-    trigger, code, end = run.trigger, run.code, run.end_task
+    trigger, code, end, entries = run.trigger, run.code, run.end_task, run.metadata
     steps = []
     for step in run:
         tasks = list(step)
@@ -142,6 +161,8 @@ def describe_run(run: Run) -> dict[str, Any]:
         ],
         "code": None if code is None else {"script_name": code.script_name, "sha": code.sha},
         "flow_metadata": metadata_values(run.flow_metadata),
+        "metadata": metadata_entries(entries),
+        "metadata_dict": {entry.name: entry.value for entry in entries},
         "steps": steps,
         "artifacts": [] if end is None else [artifact_summary(a) for a in end.artifacts],
     }
@@ -194,17 +215,7 @@ def describe_task(task: Task) -> dict[str, Any]:
         },
         "user_tags": sorted(task.user_tags),
         "system_tags": sorted(task.system_tags),
-        "metadata": [
-            {
-                "name": entry.name,
-                "value": entry.value,
-                "type": entry.type,
-                "value_type": entry.value_type.value,
-                "attempt": entry.attempt,
-                "created_at": entry.created_at,
-            }
-            for entry in task.metadata
-        ],
+        "metadata": metadata_entries(task.metadata),
         "artifacts": [artifact_summary(artifact) for artifact in task.artifacts],
     }
 

@@ -99,7 +99,9 @@ def status_command(
     state: CliContext, flow: str, limit: int, namespace: str | None, output: str
 ) -> None:
     """Show the recent runs of FLOW, newest first: id, status, start, duration, user and
-    tags. The latest successful run is highlighted (marked * in the table).
+    tags. The latest successful run is highlighted (marked * in the table). With
+    --namespace, only the runs carrying that tag; a flow none of whose runs carries it is an
+    error.
 
     JSON output is an object: flow, latest_run and latest_successful_run (pathspecs or
     null), and runs (a list).

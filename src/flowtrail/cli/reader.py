@@ -5,8 +5,8 @@ The commands read through :mod:`flowtrail.client`, never through a store directl
 the client, whose default namespace is ``user:<you>``, the command line reads **every
 namespace** unless ``--namespace TAG`` is given: a pathspec names one run exactly, and a
 listing is usually asked for to see what everyone ran. With ``--namespace``, listings show
-only the runs carrying that tag, and a pathspec of a run without it is an error that says how
-to see it.
+only the runs carrying that tag, and a pathspec of a run without it (or of a flow none of whose
+runs carries it) is an error that says how to see it.
 """
 
 from __future__ import annotations
@@ -103,13 +103,27 @@ class Reader:
         """Every flow (with a run in the namespace, when one is set)."""
         return Flowtrail(provider=self.provider, _current_namespace=self.namespace)
 
-    def flow(self, name: str) -> Flow:
-        """The flow ``name``.
+    def flow(self, name: str, *, in_namespace: bool = True) -> Flow:
+        """The flow ``name``, showing the runs in the namespace.
+
+        Args:
+            name: The flow name.
+            in_namespace: Refuse a flow without a run in the namespace; ``False`` for a
+                search, which then finds no run.
 
         Raises:
             InvalidPathspec: ``name`` is not a flow name.
             NotFound: no flow of that name was recorded.
+            NamespaceMismatch: ``in_namespace``, and none of the flow's runs carries the
+                ``--namespace`` tag.
         """
+        if not in_namespace:
+            return Flow(
+                Pathspec.parse(name, Level.FLOW),
+                provider=self.provider,
+                _namespace_check=False,
+                _current_namespace=self.namespace,
+            )
         flow = self.object(name, Level.FLOW)
         assert isinstance(flow, Flow)
         return flow
@@ -149,9 +163,13 @@ class Reader:
         try:
             return _CLASSES[spec.level](spec, **kwargs)
         except NamespaceMismatch as exc:
+            if spec.level is Level.FLOW:
+                why, carries = f"none of its runs is tagged {self.namespace!r}", "one of its runs"
+            else:
+                why, carries = f"its run is not tagged {self.namespace!r}", "the run"
             raise NamespaceMismatch(
-                f"{pathspec} is not in namespace {self.namespace!r} (its run is not tagged "
-                f"{self.namespace!r}); leave out --namespace to read every namespace, or pass "
-                "--namespace with a tag the run carries",
+                f"{pathspec} is not in namespace {self.namespace!r} ({why}); leave out "
+                f"--namespace to read every namespace, or pass --namespace with a tag "
+                f"{carries} carries",
                 details=exc.details,
             ) from None

@@ -74,7 +74,8 @@ def runs_command(
             --order-by=-params.alpha -o json
     """
     reader = Reader.open(state, namespace)
-    source = reader.root() if flow is None else reader.flow(flow)
+    # A search: a flow without a run in --namespace finds no run, as every flow does there.
+    source = reader.root() if flow is None else reader.flow(flow, in_namespace=False)
     with search_errors(where):
         runs = source.runs(
             *tags,

@@ -113,6 +113,13 @@ def _show_run(d: dict[str, Any]) -> None:
         }
     )
     _flow_metadata(d["flow_metadata"], "flow metadata")
+    if d["metadata"]:
+        click.echo()
+        print_table(
+            ("metadata", "value", "type", "recorded"),
+            ([m["name"], m["value"], m["type"], m["created_at"]] for m in d["metadata"]),
+            title="run metadata",
+        )
     click.echo()
     print_table(
         ("step", "kind", "tasks", "statuses", "finished", "next"),
@@ -240,7 +247,8 @@ def show_command(
     Flow/run_id/step, Flow/run_id/step/task_id or Flow/run_id/step/task_id/artifact.
 
     A flow shows its metadata, latest run and latest successful run; a run its status,
-    times, tags, parameters, flow metadata, steps and the artifacts of its end task; a step
+    times, tags, parameters, flow metadata, run metadata, steps and the artifacts of its end
+    task; a step
     its tasks; a task its status, exception, metadata and artifacts with their sizes; an
     artifact its type, size and content hash. JSON output is one object whose "type" key
     says which.

@@ -1,4 +1,5 @@
-"""``Metadata``: one metadata entry of a task, as ``Task.metadata`` lists them."""
+"""``Metadata``: one metadata entry of a run or a task, as ``Run.metadata`` and
+``Task.metadata`` list them."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ __all__ = ["Metadata"]
 
 @dataclass(frozen=True, slots=True)
 class Metadata:
-    """One metadata entry of a task.
+    """One metadata entry of a run or a task.
 
     Attributes:
-        name: The entry's name (``attempt``, ``host``, or a name chosen during the step).
+        name: The entry's name (``attempt``, ``host``, or a name chosen during the step or
+            given when the run started).
         value: The value, as a plain Python value (``0`` for ``attempt``, text for ``host``).
         type: Who recorded it: ``"system"`` for flowtrail's entries, ``"user"`` for entries
-            written during the step.
+            written during the step or given when the run started.
         created_at: When it was recorded (aware UTC).
         value_type: The value's type: text, url, json, markdown, path, int, float or bool.
-        attempt: The attempt it belongs to, or ``None`` for an entry of the whole task.
-        pathspec: The task's pathspec.
+        attempt: The attempt it belongs to, or ``None`` for an entry of the whole task (and
+            for every entry of a run).
+        pathspec: The pathspec of the run or task it belongs to.
     """
 
     name: str

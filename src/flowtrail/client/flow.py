@@ -8,13 +8,20 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from flowtrail.client.base import ClientObject, Container, Context, paged
-from flowtrail.errors import InvalidArgument, InvalidPathspec
-from flowtrail.model import FlowRecord, Level, MetadataValue, RunFilter, Status
+from flowtrail.errors import InvalidArgument, InvalidPathspec, NamespaceMismatch
+from flowtrail.model import FlowRecord, Level, MetadataValue, PageRequest, RunFilter, Status
 
 if TYPE_CHECKING:
     from flowtrail.client.run import Run
 
-__all__ = ["Flow", "find_runs", "run_filter", "tag_counts"]
+__all__ = [
+    "Flow",
+    "check_flow_namespace",
+    "find_runs",
+    "flow_in_namespace",
+    "run_filter",
+    "tag_counts",
+]
 
 
 def run_filter(
@@ -37,6 +44,33 @@ def run_filter(
         wanted.add(ctx.namespace)
     keys = (order_by,) if isinstance(order_by, str) else tuple(order_by or ())
     return RunFilter(flow_name, frozenset(wanted), frozenset(statuses), where=where, order_by=keys)
+
+
+def flow_in_namespace(ctx: Context, flow_name: str) -> bool:
+    """Whether the flow has a run in the context's namespace (always, with no namespace).
+
+    A flow is in a namespace when at least one of its runs carries the namespace tag, as in
+    Metaflow. The answer is one indexed query for the newest such run, a page of one: the
+    flow's runs are never walked.
+    """
+    if ctx.namespace is None:
+        return True
+    filter = RunFilter(flow_name, frozenset({ctx.namespace}))
+    return bool(ctx.store.find_runs(filter, PageRequest(1)).items)
+
+
+def check_flow_namespace(ctx: Context, flow_name: str) -> None:
+    """Raise :class:`NamespaceMismatch` unless :func:`flow_in_namespace`; the message says
+    how to switch."""
+    if flow_in_namespace(ctx, flow_name):
+        return
+    assert ctx.namespace is not None
+    raise NamespaceMismatch(
+        f"Flow({flow_name!r}) is not in the current namespace {ctx.namespace!r} (none of its "
+        f"runs is tagged {ctx.namespace!r}); call namespace(None) to see every run, "
+        f"namespace('user:<name>') for another user's runs, or pass _namespace_check=False",
+        details={"pathspec": flow_name, "namespace": ctx.namespace},
+    )
 
 
 def tag_counts(ctx: Context, flow_name: str | None, prefix: str | None) -> dict[str, int]:
@@ -65,11 +99,16 @@ class Flow(ClientObject, Container["Run"]):
     """A flow: all runs recorded under one name. A container of :class:`Run` objects,
     newest first, limited to the current namespace.
 
+    A flow is in a namespace when at least one of its runs is: ``Flow('F')`` outside every
+    namespace it has a run in raises :class:`~flowtrail.errors.NamespaceMismatch`, as the
+    other levels do (``namespace(None)`` or ``_namespace_check=False`` reads it anyway).
+
     Args:
         pathspec: The flow name, ``'TrainFlow'``.
 
     Raises:
         NotFound: no flow of that name has been recorded.
+        NamespaceMismatch: none of the flow's runs is in the current namespace.
 
     Example:
         ``Flow('TrainFlow').latest_run``, ``Flow('TrainFlow')['12']``,
@@ -79,8 +118,9 @@ class Flow(ClientObject, Container["Run"]):
     _level = Level.FLOW
 
     def _load(self, namespace_check: bool) -> None:
-        # A flow is a name: it exists in every namespace, only its runs are filtered.
-        self._record = self._store.get_flow(self._spec.flow)
+        self._record = self._store.get_flow(self._spec.flow)  # NotFound before a mismatch
+        if namespace_check:
+            check_flow_namespace(self._ctx, self._spec.flow)
 
     @classmethod
     def _from_record(cls, ctx: Context, record: FlowRecord) -> Flow:

@@ -7,10 +7,16 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from flowtrail.client.base import UNSET, Container, Context, paged
-from flowtrail.client.flow import Flow, find_runs, run_filter, tag_counts
+from flowtrail.client.flow import (
+    Flow,
+    check_flow_namespace,
+    find_runs,
+    flow_in_namespace,
+    run_filter,
+    tag_counts,
+)
 from flowtrail.config import Settings
-from flowtrail.errors import NamespaceMismatch
-from flowtrail.model import FlowRecord, Level, PageRequest, Pathspec, RunFilter
+from flowtrail.model import Level, Pathspec
 
 if TYPE_CHECKING:
     from flowtrail.client.provider import Provider
@@ -51,26 +57,16 @@ class Flowtrail(Container[Flow]):
         """Every flow with at least one run in the current namespace, by name."""
         return list(self)
 
-    def _visible(self, record: FlowRecord) -> bool:
-        if self._ctx.namespace is None:
-            return True
-        filter = RunFilter(record.name, frozenset({self._ctx.namespace}))
-        return bool(self._ctx.store.find_runs(filter, PageRequest(1)).items)
-
     def _children(self) -> Iterator[Flow]:
         for record in paged(self._ctx.store.find_flows):
-            if self._visible(record):
+            if flow_in_namespace(self._ctx, record.name):
                 yield Flow._from_record(self._ctx, record)
 
     def _child(self, name: str) -> Flow:
+        """``Flow(name)`` in this object's namespace: NotFound, or NamespaceMismatch when
+        none of its runs is in the namespace."""
         record = self._ctx.store.get_flow(Pathspec.parse(name, Level.FLOW).flow)
-        if not self._visible(record):
-            raise NamespaceMismatch(
-                f"flow {name!r} has no run in the current namespace {self._ctx.namespace!r}; "
-                f"call namespace(None) to see every run, or use Flow({name!r}) to read it "
-                f"anyway",
-                details={"flow": name, "namespace": self._ctx.namespace},
-            )
+        check_flow_namespace(self._ctx, record.name)
         return Flow._from_record(self._ctx, record)
 
     def runs(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowtrail.client.base import Container, Context, RunScoped, paged
 from flowtrail.client.code import Code
+from flowtrail.client.entries import Metadata
 from flowtrail.client.trigger import Trigger
 from flowtrail.errors import NotFound
 from flowtrail.model import FINAL, Level, MetadataValue, RunRecord, Status, StepKind
@@ -122,6 +123,20 @@ class Run(RunScoped, Container["Step"]):
         """The flow metadata of the definition this run ran with: name to typed value
         (``.type``, ``.value``), e.g. ``run.flow_metadata['docs'].value``."""
         return dict(self._record.flow_metadata)
+
+    @property
+    def metadata(self) -> list[Metadata]:
+        """The run's own metadata entries (not its tasks'), oldest first, as
+        :class:`Metadata`: those given when it started (``workflow.run(...,
+        metadata={'owner': 'me'})``, type ``"user"``) and those flowtrail recorded (type
+        ``"system"``). Read at each access: entries may be appended while the run lives."""
+        entries = paged(lambda page: self._store.find_metadata(self._spec, page), 100)
+        return [Metadata.from_entry(entry) for entry in entries]
+
+    @property
+    def metadata_dict(self) -> dict[str, Any]:
+        """The latest value of each of the run's metadata names: ``{'owner': 'me'}``."""
+        return {entry.name: entry.value for entry in self.metadata}
 
     @property
     def origin_pathspec(self) -> str | None:
