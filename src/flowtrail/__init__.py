@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from flowtrail._version import __version__
 from flowtrail.model.values import MetadataValue
 from flowtrail.runtime import FlowSpec, Parameter, catch, current, retry, step, timeout
 
@@ -25,12 +25,6 @@ if TYPE_CHECKING:
         namespace,
     )
     from flowtrail.runtime.api import run_flow
-
-try:
-    __version__ = version("flowtrail")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
-
 
 # The client's names (flowtrail.client), loaded on first use too.
 _CLIENT = frozenset(
