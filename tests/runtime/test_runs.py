@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import sys
 import tarfile
 
 from flowtrail import __version__
@@ -181,3 +184,38 @@ def test_everything_a_step_writes_is_its_log(project: Project) -> None:
     # None of it reached the run command's own output.
     assert "from a subprocess" not in done.stdout + done.stderr
     assert "raw on fd" not in done.stdout + done.stderr
+
+
+def test_a_terminal_gets_the_live_table(project: Project) -> None:
+    # A real run on a pseudo-terminal: the rich table per step, the pathspec at both ends.
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the run command, its output on the terminal
+        os.chdir(project.path)
+        os.execve(sys.executable, project.command("branchy", "run"), project.env)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal closed: the run ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    run = project.latest("BranchyFlow").pathspec
+    assert f"run {run} started" in shown
+    assert re.search(rf"run {run} succeeded in \d+\.\d\ds", shown)
+    header = next(line for line in shown.splitlines() if "running" in line and "failed" in line)
+    assert [w for w in re.split(r"[\s│┃|]+", header) if w] == [
+        "step",
+        "done",
+        "running",
+        "failed",
+        "elapsed",
+    ]
+    assert re.search(r"train\s*[│┃|]\s*3\s*[│┃|]\s*0\s*[│┃|]\s*0", shown), shown
