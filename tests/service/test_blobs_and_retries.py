@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -123,3 +125,72 @@ def test_the_wire_imports_nothing_of_the_service() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("limit", [0.3, 1.5])
+def test_run_blobs_through_the_service_give_up_at_the_runs_limit(limit: float) -> None:
+    # Nothing holds a blob write the way the recorder holds records: the blob store's own
+    # calls keep trying for the run's --store-retry-seconds, not a fixed 30 s.
+    from flowtrail.config import resolve_settings
+    from flowtrail.runtime.stores import open_run_blobs
+    from tests.service_process import free_port
+
+    settings = resolve_settings(metadata=f"service@http://127.0.0.1:{free_port()}", env={})
+    assert settings.datastore == "service"
+    blobs = open_run_blobs(settings, retry_for=limit)
+    try:
+        assert isinstance(blobs.backend, HttpBlobBackend)
+        with pytest.raises(StoreUnavailable, match=rf"in {limit:g}s"):
+            blobs.put(b"artifact bytes")
+    finally:
+        blobs.close()
+
+
+def test_run_blobs_through_the_service_ride_out_an_outage_within_the_limit(
+    tmp_path: Path,
+) -> None:
+    from flowtrail.config import resolve_settings
+    from flowtrail.runtime.stores import open_run_blobs
+    from tests.service_process import ServiceProcess
+
+    service = ServiceProcess(f"sqlite:///{tmp_path / 'h.db'}", tmp_path / "service")
+    service.start()
+    blobs = open_run_blobs(
+        resolve_settings(metadata=f"service@{service.url}", env={}), retry_for=120
+    )
+    try:
+        assert blobs.put(b"before").created
+        service.stop()
+        restart = threading.Timer(2.0, service.start)
+        restart.start()
+        try:
+            ref = blobs.put(b"during the outage")  # waits for the service to come back
+        finally:
+            restart.join()
+        assert blobs.get(ref.sha) == b"during the outage"
+        assert (tmp_path / "service" / "blobs").is_dir()
+    finally:
+        blobs.close()
+        service.stop()
+
+
+def test_a_runs_workers_open_their_blobs_with_the_runs_limit() -> None:
+    # The workers open the run's blob store from its URL and options, as runtime/worker.py
+    # does: the options carry the limit, as text (they cross a process boundary).
+    from flowtrail.config import resolve_settings
+    from flowtrail.runtime.stores import run_blob_options
+    from tests.service_process import free_port
+
+    settings = resolve_settings(metadata=f"service@http://127.0.0.1:{free_port()}", env={})
+    options = run_blob_options(settings, retry_for=0.3)
+    assert options == {"retry_seconds": "0.3"}
+    blobs = open_blob_store(settings.blob_url, **options)
+    try:
+        with pytest.raises(StoreUnavailable, match=r"in 0\.3s"):
+            blobs.put(b"artifact bytes")
+    finally:
+        blobs.close()
+    local = resolve_settings(metadata="local", env={})
+    assert run_blob_options(local, retry_for=0.3) == {}  # nothing else retries
+    with pytest.raises(InvalidArgument, match="retry_seconds"):
+        open_blob_store("http://127.0.0.1:1", retry_seconds="soon")

@@ -58,16 +58,28 @@ def _open_fsspec(url: str, options: dict[str, Any]) -> BlobBackend:
 def _open_http(url: str, options: dict[str, Any]) -> BlobBackend:
     # httpx loads only when a service is used for blobs.
     from flowtrail.blobs.http_backend import connect_http_blobs
+    from flowtrail.store.http import RetryPolicy
 
     token = options.pop("token", None)
     timeout = options.pop("timeout", 60.0)
+    retry_seconds = options.pop("retry_seconds", None)
     if options:
         raise InvalidArgument(
             f"unexpected options {sorted(options)} for blobs through the flowtrail service; "
-            f"it takes token, timeout, cache_dir, compress_threshold and level",
+            f"it takes token, timeout, retry_seconds, cache_dir, compress_threshold and level",
             details={"options": sorted(options)},
         )
-    return connect_http_blobs(url, token=token, timeout=timeout)
+    retry = None
+    if retry_seconds is not None:
+        # Options travel to worker processes as text (RunContext.blob_options).
+        try:
+            seconds = float(retry_seconds)
+        except (TypeError, ValueError):
+            raise InvalidArgument(
+                f"retry_seconds is a number of seconds, got {retry_seconds!r:.40}"
+            ) from None
+        retry = RetryPolicy(total_seconds=seconds)
+    return connect_http_blobs(url, token=token, timeout=timeout, retry=retry)
 
 
 # Scheme -> factory. Only file systems whose single PUT is atomic (object stores) and memory
@@ -99,8 +111,9 @@ def open_blob_store(url: str | os.PathLike[str], **options: Any) -> BlobStore:
     ``memory://``, ``s3://``, ``s3a://``, ``gs://``, ``gcs://``, ``az://``, ``abfs://`` and
     ``abfss://`` open an :class:`~flowtrail.blobs.FsspecBackend`; ``http://`` and
     ``https://`` (a flowtrail service) open an
-    :class:`~flowtrail.blobs.http_backend.HttpBlobBackend` (options ``token`` and
-    ``timeout``; needs the ``service`` extra).
+    :class:`~flowtrail.blobs.http_backend.HttpBlobBackend` (options ``token``,
+    ``timeout`` and ``retry_seconds``, how long each call keeps trying; needs the
+    ``service`` extra).
 
     Args:
         url: Where the blobs live.

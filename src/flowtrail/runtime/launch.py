@@ -38,7 +38,7 @@ from flowtrail.runtime.parameters import Parameter
 from flowtrail.runtime.progress import Progress
 from flowtrail.runtime.resume import Origin
 from flowtrail.runtime.scheduler import RunOutcome, Scheduler
-from flowtrail.runtime.stores import open_run_blobs, open_run_store
+from flowtrail.runtime.stores import open_run_blobs, open_run_store, run_blob_options
 from flowtrail.runtime.systags import base_system_tags
 from flowtrail.store import MetadataStore
 
@@ -179,7 +179,7 @@ def launch(
     executor = executor or LocalExecutor(workers)
     store = open_run_store(settings, retry_for=request.store_retry_seconds)
     try:
-        blobs = open_run_blobs(settings)
+        blobs = open_run_blobs(settings, retry_for=request.store_retry_seconds)
         try:
             return _launch(
                 flow_cls,
@@ -279,7 +279,7 @@ def _launch(
         parameters=parameters,
         origin_run_id=new_run.origin_run_id,
         blob_url=settings.blob_url,
-        blob_options=settings.blob_options,
+        blob_options=run_blob_options(settings, retry_for=request.store_retry_seconds),
     )
     heartbeat_every = max(min(request.heartbeat_timeout.total_seconds() / 4, 10.0), 0.05)
     scheduler = Scheduler(
