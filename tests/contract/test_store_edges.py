@@ -14,6 +14,7 @@ import pytest
 from flowtrail.errors import FlowtrailError, InvalidArgument, InvalidTransition
 from flowtrail.model import (
     AttemptEnd,
+    LogStream,
     NewArtifact,
     NewAttempt,
     NewRun,
@@ -24,7 +25,9 @@ from flowtrail.model import (
     RunFilter,
     Status,
     StepKind,
+    from_epoch_ms,
 )
+from flowtrail.model.limits import MAX_EPOCH_MS, MAX_HEARTBEAT_TIMEOUT, MIN_EPOCH_MS
 from flowtrail.store import MetadataStore
 from flowtrail.store.sql.paging import encode_cursor
 from tests.contract.history import run_with_task
@@ -101,6 +104,13 @@ def test_racing_identical_artifact_rows_are_both_fine(store: MetadataStore) -> N
         encode_cursor("attempts", [[1]]),
         encode_cursor("artifacts", ["name-only"]),
         encode_cursor("tasks", [1, 2]),
+        # Keys no column holds: a driver would overflow on them.
+        encode_cursor("steps", [2**64]),
+        encode_cursor("tasks", [-(2**63) - 1]),
+        encode_cursor("attempts", [2**63]),
+        encode_cursor("artifacts", [2**64, "a"]),
+        encode_cursor("metadata", [2**70]),
+        encode_cursor("runs", [2**64]),
         "not base64 at all!",
         "",
     ],
@@ -170,3 +180,63 @@ def test_a_task_recorded_finished_has_a_finish_time(store: MetadataStore) -> Non
 def test_pathspec_of_missing_parent_in_threads(store: MetadataStore) -> None:
     results = _together(3, lambda i: store.get_run(Pathspec("F", str(i + 1))))
     assert all(isinstance(r, KeyError) for r in results)
+
+
+HUGE = [2**31, 2**63 + 5, 2**64, 99999999999999999999, -1]
+
+
+@pytest.mark.parametrize("number", HUGE)
+def test_attempt_numbers_beyond_the_columns_are_invalid_arguments(
+    store: MetadataStore, number: int
+) -> None:
+    # Not a driver's OverflowError (or, through HTTP, a 500 retried until it gives up).
+    _run, task = run_with_task(store)
+    store.start_attempt(NewAttempt(task, 0))
+    reads: list[Callable[[], object]] = [
+        lambda: store.get_attempt(task, number),
+        lambda: store.find_metadata(task, attempt=number),
+        lambda: store.find_artifacts(task, attempt=number),
+        lambda: store.get_artifact(task.child("a"), number),
+        lambda: store.read_log_lines(task, attempt=number, stream=LogStream.STDOUT),
+    ]
+    for read in reads:
+        with pytest.raises(InvalidArgument):
+            read()
+
+
+@pytest.mark.parametrize("offset", [2**63, 2**64, -1])
+def test_log_offsets_beyond_the_column_are_invalid_arguments(
+    store: MetadataStore, offset: int
+) -> None:
+    _run, task = run_with_task(store)
+    with pytest.raises(InvalidArgument):
+        store.read_log_lines(task, attempt=0, stream=LogStream.STDOUT, offset=offset)
+    assert store.read_log_lines(task, attempt=0, stream=LogStream.STDOUT, offset=2**63 - 1) == []
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "duration > 99999999999999999999",
+        "run_id > 99999999999999999999",
+        f"run_id < -{2**64}",
+    ],
+)
+def test_numbers_no_column_holds_in_a_search_are_invalid_queries(
+    store: MetadataStore, where: str
+) -> None:
+    store.create_run(NewRun("F"))
+    with pytest.raises(InvalidArgument, match="at most"):
+        store.find_runs(RunFilter(where=where))
+
+
+def test_runs_at_the_ends_of_time_keep_status_searches_working(store: MetadataStore) -> None:
+    # A heartbeat in the year 9999 plus its timeout is past what a datetime holds: the
+    # liveness check must not overflow (every status search would fail after it).
+    last, first = from_epoch_ms(MAX_EPOCH_MS), from_epoch_ms(MIN_EPOCH_MS)
+    late = store.create_run(NewRun("F", created_at=last, heartbeat_timeout=MAX_HEARTBEAT_TIMEOUT))
+    early = store.create_run(NewRun("F", created_at=first))
+    assert store.heartbeat(late.pathspec, last).heartbeat_at == last
+    found = store.find_runs(RunFilter("F", statuses=frozenset({Status.RUNNING})))
+    assert {r.pathspec for r in found} == {late.pathspec, early.pathspec}
+    assert store.get_run(early.pathspec).created_at == first

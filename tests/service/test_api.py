@@ -156,7 +156,7 @@ def test_an_unknown_endpoint_is_a_404_envelope(client: TestClient) -> None:
             "body.trigger.0.extra",
         ),
         ({"flow_name": "F", "status": "sleeping"}, "body.status"),
-        ({"flow_name": "not a name"}, "body"),
+        ({"flow_name": "not a name"}, "body.flow_name"),
         ({}, "body.flow_name"),
     ],
 )

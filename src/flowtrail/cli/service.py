@@ -6,6 +6,11 @@ tokens, the schema) and hands the result to the server through one environment v
 ``--workers N`` uvicorn starts its workers from an import string, so the resolved settings
 cannot travel as Python objects. The variable holds only the hashes of the tokens, never a
 token; no token ever appears in the command line or a log line.
+
+With ``--workers N`` (N > 1) the command also makes a private temporary folder, names it in
+``PROMETHEUS_MULTIPROC_DIR`` before uvicorn starts the workers (prometheus-client reads it
+when a worker first imports it), and removes it when the server stops: the workers count in
+files there and ``/metrics`` adds them up, whichever worker answers.
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +57,15 @@ class Launch:
         blobs: The blob store URL or folder.
         tokens: ``(name, role, sha256 digest)`` of each accepted token; empty: no tokens.
         max_body_bytes: The largest JSON request body accepted.
+        metrics_dir: The folder the server processes share their metrics through (several
+            workers), or ``None`` (one process).
     """
 
     db: str
     blobs: str
     tokens: tuple[tuple[str, str, str], ...]
     max_body_bytes: int
+    metrics_dir: str | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -64,17 +74,20 @@ class Launch:
                 "blobs": self.blobs,
                 "tokens": [list(t) for t in self.tokens],
                 "max_body_bytes": self.max_body_bytes,
+                "metrics_dir": self.metrics_dir,
             }
         )
 
     @classmethod
     def loads(cls, text: str) -> Launch:
         data = json.loads(text)
+        metrics_dir = data.get("metrics_dir")
         return cls(
             db=data["db"],
             blobs=data["blobs"],
             tokens=tuple((str(n), str(r), str(d)) for n, r, d in data["tokens"]),
             max_body_bytes=int(data["max_body_bytes"]),
+            metrics_dir=None if metrics_dir is None else str(metrics_dir),
         )
 
 
@@ -105,7 +118,17 @@ def app_from_environment() -> FastAPI:
     except BaseException:
         store.close()
         raise
-    app = create_app(store, blobs, ServiceConfig(auth=auth, max_body_bytes=launch.max_body_bytes))
+    try:
+        config = ServiceConfig(
+            auth=auth,
+            max_body_bytes=launch.max_body_bytes,
+            metrics_dir=None if launch.metrics_dir is None else Path(launch.metrics_dir),
+        )
+        app = create_app(store, blobs, config)
+    except BaseException:
+        blobs.close()
+        store.close()
+        raise
     inner: Callable[[Any], AbstractAsyncContextManager[Any]] = app.router.lifespan_context
 
     @asynccontextmanager
@@ -202,7 +225,8 @@ def _count(number: int, noun: str) -> str:
 def _log_config() -> dict[str, Any]:
     """uvicorn's loggers plus flowtrail's: one line per request from the app's middleware
     (uvicorn's access log is off, so there is no second line; neither shows headers)."""
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    # The process id tells the lines of the workers apart (--workers N).
+    fmt = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -246,7 +270,7 @@ def _log_config() -> dict[str, Any]:
     default=1,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Server processes (each with its own connection pool).",
+    help="Server processes (each with its own connection pool; /metrics adds up all).",
 )
 @click.option(
     "--tokens",
@@ -332,7 +356,6 @@ def service_command(
         ),
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
     )
-    os.environ[LAUNCH_ENV] = launch.dumps()
     echo = click.echo
     echo(f"flowtrail service: {shown}, blobs in {mask_password(str(blobs))}", err=True)
     if auth is None and is_loopback(host):
@@ -342,14 +365,44 @@ def service_command(
     else:
         echo(f"{_count(len(auth), 'token')} from {token_source}", err=True)
     echo(f"listening on http://{host}:{port} ({_count(workers, 'worker')})", err=True)
-    uvicorn.run(
-        _FACTORY,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=_log_config(),
-        timeout_graceful_shutdown=30,
-        server_header=False,
-    )
+    with _shared_metrics(workers) as metrics_dir:
+        if metrics_dir is not None:
+            echo(f"metrics of the workers are added up through {metrics_dir}", err=True)
+        os.environ[LAUNCH_ENV] = replace(launch, metrics_dir=metrics_dir).dumps()
+        uvicorn.run(
+            _FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=_log_config(),
+            timeout_graceful_shutdown=30,
+            server_header=False,
+        )
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[str | None]:
+    """A fresh private folder named in ``PROMETHEUS_MULTIPROC_DIR`` for several workers
+    (``None`` for one: it counts in its own registry), removed at the end.
+
+    uvicorn spawns its workers as new interpreters, which import prometheus-client after
+    this sets the variable; this process serves nothing, so its own import does not matter.
+    """
+    from flowtrail.service.metrics import MULTIPROCESS_ENV
+
+    if workers <= 1:
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="flowtrail-metrics-")
+    before = os.environ.get(MULTIPROCESS_ENV)
+    os.environ[MULTIPROCESS_ENV] = folder
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop(MULTIPROCESS_ENV, None)
+        else:
+            os.environ[MULTIPROCESS_ENV] = before
+        shutil.rmtree(folder, ignore_errors=True)

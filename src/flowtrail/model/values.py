@@ -15,6 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 from flowtrail.errors import InvalidArgument
+from flowtrail.model.limits import check_json_depth
 from flowtrail.model.text import is_storable
 
 __all__ = ["MetadataType", "MetadataValue"]
@@ -129,9 +130,10 @@ class MetadataValue:
             return cls(meta_type, text)
         try:
             decoded = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError) as exc:
+            why = " (it nests too deeply)" if isinstance(exc, RecursionError) else ""
             raise InvalidArgument(
-                f"not valid text for a {meta_type} metadata value: {text!r:.80}"
+                f"not valid text for a {meta_type} metadata value{why}: {text!r:.80}"
             ) from None
         return cls(meta_type, decoded)
 
@@ -204,6 +206,7 @@ def _check(meta_type: MetadataType, value: Any) -> Any:
             except OverflowError:  # an int beyond the float range
                 ok = False
     else:
+        check_json_depth("a json metadata value", value)
         try:
             value = json.loads(json.dumps(value, allow_nan=True))
             ok = True

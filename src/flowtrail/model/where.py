@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import TypeAlias
 
 from flowtrail.errors import InvalidQuery
+from flowtrail.model.limits import MAX_INT64
 from flowtrail.model.status import Status
 
 __all__ = [
@@ -96,6 +97,7 @@ class Operator(StrEnum):
 
 
 _ORDERING = frozenset({Operator.LT, Operator.LE, Operator.GT, Operator.GE})
+_MAX_SECONDS = MAX_INT64 // 1000
 _ALL_OPS = frozenset(Operator)
 _OPS: dict[FieldKind, frozenset[Operator]] = {
     FieldKind.TAG: frozenset(
@@ -554,12 +556,21 @@ class _Parser:
         if kind is FieldKind.DURATION:
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 raise self.error(token, f"duration compares with a number of seconds, got {shown}")
+            if isinstance(raw, int) and abs(raw) > _MAX_SECONDS:
+                # Compared in milliseconds, in a 64-bit column.
+                raise self.error(
+                    token, f"duration compares with at most {_MAX_SECONDS} seconds, got {shown}"
+                )
             return raw
         if kind is FieldKind.RUN_ID:
             if isinstance(raw, bool | float):
                 raise self.error(token, f"run_id compares with a string or an integer, got {shown}")
             if isinstance(raw, int) and op not in _ORDERING:
                 return str(raw)  # run ids are text: run_id = 12 is run_id = '12'
+            if isinstance(raw, int) and abs(raw) > MAX_INT64:
+                raise self.error(
+                    token, f"run_id orders by run numbers of at most {MAX_INT64}, got {shown}"
+                )
             return raw
         return raw  # params, metadata, data: strings, numbers and booleans
 

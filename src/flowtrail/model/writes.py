@@ -14,6 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flowtrail.errors import InvalidArgument
+from flowtrail.model.limits import (
+    MAX_HEARTBEAT_TIMEOUT,
+    MIN_HEARTBEAT_TIMEOUT,
+    check_attempt,
+    check_int,
+    check_json_depth,
+)
 from flowtrail.model.pathspec import Level, Pathspec, validate_id, validate_name
 from flowtrail.model.records import (
     CodePackage,
@@ -46,8 +53,6 @@ __all__ = [
 
 _MAX_FIELD_NAME = 255
 _HEX_DIGITS = frozenset("0123456789abcdef")
-_MIN_HEARTBEAT = timedelta(milliseconds=1)
-_MAX_HEARTBEAT = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +106,11 @@ class NewRun:
         )
         if not (
             isinstance(self.heartbeat_timeout, timedelta)
-            and _MIN_HEARTBEAT <= self.heartbeat_timeout <= _MAX_HEARTBEAT
+            and MIN_HEARTBEAT_TIMEOUT <= self.heartbeat_timeout <= MAX_HEARTBEAT_TIMEOUT
         ):
             raise InvalidArgument(
-                f"heartbeat_timeout must be a timedelta from {_MIN_HEARTBEAT} to "
-                f"{_MAX_HEARTBEAT.days} days, got {self.heartbeat_timeout!r}"
+                f"heartbeat_timeout must be a timedelta from {MIN_HEARTBEAT_TIMEOUT} to "
+                f"{MAX_HEARTBEAT_TIMEOUT.days} days, got {self.heartbeat_timeout!r}"
             )
         object.__setattr__(self, "parameters", _json_object("parameters", self.parameters))
         if self.origin_run_id is not None:
@@ -183,11 +188,11 @@ class NewAttempt:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
-        _check_attempt(self.number)
+        check_attempt(self.number, "number")
         if self.host is not None:
             check_text("host", self.host, max_length=255)
-        if self.pid is not None and (not isinstance(self.pid, int) or isinstance(self.pid, bool)):
-            raise InvalidArgument(f"pid must be an int, got {self.pid!r:.40}")
+        if self.pid is not None:
+            check_int("pid", self.pid)
         check_aware("started_at", self.started_at)
 
 
@@ -203,7 +208,7 @@ class AttemptEnd:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
-        _check_attempt(self.number)
+        check_attempt(self.number, "number")
         object.__setattr__(self, "status", Status(self.status))
         if not self.status.finished:
             raise InvalidArgument(
@@ -247,7 +252,7 @@ class NewMetadata:
                     f"got {text!r}"
                 )
         if self.attempt is not None:
-            _check_attempt(self.attempt)
+            check_attempt(self.attempt)
         object.__setattr__(self, "value", MetadataValue.of(self.value))
         check_aware("created_at", self.created_at)
 
@@ -267,7 +272,7 @@ class NewArtifact:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.ARTIFACT)
-        _check_attempt(self.attempt)
+        check_attempt(self.attempt)
         if (
             not isinstance(self.sha, str)
             or len(self.sha) != 64
@@ -276,8 +281,7 @@ class NewArtifact:
             raise InvalidArgument(
                 f"an artifact sha is 64 lowercase hex characters, got {self.sha!r}"
             )
-        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 0:
-            raise InvalidArgument(f"artifact size must be an int >= 0, got {self.size!r:.40}")
+        check_int("artifact size", self.size)
         check_text("python_type", self.python_type, max_length=512)
         check_text("encoding", self.encoding, max_length=32)
         if self.value is not None and not isinstance(self.value, int | float | str):
@@ -304,10 +308,9 @@ class NewLogLine:
 
     def __post_init__(self) -> None:
         self.pathspec.expect(Level.TASK)
-        _check_attempt(self.attempt)
+        check_attempt(self.attempt)
         object.__setattr__(self, "stream", LogStream(self.stream))
-        if not isinstance(self.seq, int) or isinstance(self.seq, bool) or self.seq < 0:
-            raise InvalidArgument(f"log line seq must be an int >= 0, got {self.seq!r:.40}")
+        check_int("log line seq", self.seq)
         if not isinstance(self.text, str):
             raise InvalidArgument(f"a log line is a str, got {type(self.text).__name__}")
         object.__setattr__(self, "text", clean_text(self.text))
@@ -401,6 +404,7 @@ def _json_object(what: str, value: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidArgument(f"{what} must be a mapping with string keys, got {value!r:.80}")
     for key, item in value.items():
+        check_json_depth(f"{what} {key!r:.40}", item)
         try:
             # NaN and infinity are not JSON, and jsonb holds no NUL: PostgreSQL refuses them.
             dumped = json.dumps(item, allow_nan=False, ensure_ascii=False)
@@ -413,8 +417,3 @@ def _json_object(what: str, value: Mapping[str, Any]) -> dict[str, Any]:
                 details={"field": f"{what}.{key}"},
             ) from None
     return dict(value)
-
-
-def _check_attempt(number: int) -> None:
-    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-        raise InvalidArgument(f"attempt numbers count from 0, got {number!r}")

@@ -4,6 +4,9 @@ store, ready for any ASGI server (uvicorn) or for ``TestClient`` in tests."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,8 +56,17 @@ def create_app(
     """
     config = config or ServiceConfig()
     version = _version()
-    metrics = ServiceMetrics(store)
+    metrics = ServiceMetrics(store, config.metrics_dir)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            metrics.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="flowtrail",
         version=version,
         summary="The execution history of flowtrail workflows, over HTTP.",
@@ -75,7 +87,8 @@ def create_app(
 
     @app.get("/metrics", tags=["service"], dependencies=[need(Role.READ)], response_class=Response)
     def prometheus(request: Request) -> Response:
-        """Prometheus metrics of this app (needs the read role when tokens are set)."""
+        """Prometheus metrics of the service, of all its server processes (needs the read
+        role when tokens are set)."""
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app.add_exception_handler(FlowtrailError, _flowtrail_error)  # type: ignore[arg-type]
@@ -112,11 +125,24 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     errors = [
         {
             "field": _where(tuple(e.get("loc", ()))),
-            "message": str(e.get("msg", "")),
+            "message": _message(e),
             "type": str(e.get("type", "")),
         }
         for e in exc.errors()
     ]
+    return _invalid(errors)
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, or for a check of ours the check's own (without "Value error,")."""
+    cause = (error.get("ctx") or {}).get("error")
+    if error.get("type") == "value_error" and isinstance(cause, ValueError):
+        return str(cause)
+    return str(error.get("msg", ""))
+
+
+def _invalid(errors: list[dict[str, str]]) -> Response:
+    """The 400 envelope of refused input: the first problem's field path and message."""
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     envelope = ErrorEnvelope.model_validate(
@@ -131,7 +157,24 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     return _envelope(400, envelope)
 
 
+def _unparsable_body(cause: BaseException) -> list[dict[str, str]]:
+    """The problems of a JSON body that the JSON decoder refused other than with a
+    ``JSONDecodeError`` (which FastAPI reports as a validation error itself)."""
+    if isinstance(cause, UnicodeDecodeError):
+        field, why = f"body.{cause.start}", "the body is not valid UTF-8"
+    elif isinstance(cause, RecursionError):
+        field, why = "body", "the body nests arrays or objects too deeply"
+    else:  # ValueError: an integer of more digits than Python converts, say
+        field, why = "body", str(cause)
+    return [{"field": field, "message": f"JSON decode error ({why})", "type": "json_invalid"}]
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+        # FastAPI answers a body json.loads refused for a reason other than a syntax
+        # error with a bare 400: answer it as the malformed JSON it is.
+        return _invalid(_unparsable_body(cause))
     if exc.status_code == 404:
         error: FlowtrailError = NotFound(f"no such endpoint: {request.method} {request.url.path}")
         return _envelope(404, ErrorEnvelope.of(error))

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from flowtrail.model import Level, Pathspec, validate_name
+from flowtrail.model.limits import check_log_limit
 from flowtrail.service.auth import Role
 from flowtrail.service.deps import StoreDep, json_response, need, parse_spec
 from flowtrail.wire import (
@@ -173,8 +174,11 @@ def get_artifact(q: Annotated[OneArtifactQuery, Query()], store: StoreDep) -> Re
 @router.get("/logs", response_model=LogLinesModel, tags=["logs"])
 def read_log_lines(q: Annotated[LogsQuery, Query()], store: StoreDep) -> Response:
     """Up to ``limit`` lines of one stream of one attempt, from ``seq >= offset``."""
+    task = parse_spec(q.pathspec, Level.TASK)
+    with at_field("query.limit"):
+        check_log_limit(q.limit)
     lines = store.read_log_lines(
-        parse_spec(q.pathspec, Level.TASK),
+        task,
         attempt=q.attempt,
         stream=q.stream,
         offset=q.offset,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from flowtrail.model import Level
+from flowtrail.model import Level, validate_name
 from flowtrail.service.auth import Role
 from flowtrail.service.deps import StoreDep, json_response, need, parse_spec, state_of
 from flowtrail.wire import (
@@ -60,6 +60,8 @@ router = APIRouter(prefix=API_PREFIX, dependencies=[need(Role.WRITE)], responses
 @router.post("/flows", response_model=FlowModel, status_code=201, tags=["flows"])
 def create_flow(body: NewFlowModel, store: StoreDep) -> Response:
     """Record a flow before any run of it."""
+    with at_field("body.name"):
+        validate_name("flow", body.name)
     with at_field("body.metadata"):
         metadata = value_map(body.metadata)
     return json_response(FlowModel.of(store.create_flow(body.name, metadata)), 201)
@@ -77,14 +79,18 @@ def create_run(body: NewRunModel, store: StoreDep, request: Request) -> Response
 def set_run_status(body: StatusChangeModel, store: StoreDep) -> Response:
     """Record a run's new status."""
     run = parse_spec(body.pathspec, Level.RUN, "body.pathspec")
-    return json_response(RunModel.of(store.set_run_status(run, body.status, time_or_none(body.at))))
+    with at_field("body.at"):
+        at = time_or_none(body.at)
+    return json_response(RunModel.of(store.set_run_status(run, body.status, at)))
 
 
 @router.post("/runs/heartbeat", response_model=RunModel, tags=["runs"])
 def heartbeat(body: HeartbeatModel, store: StoreDep) -> Response:
     """Record that a run's writer is alive."""
     run = parse_spec(body.pathspec, Level.RUN, "body.pathspec")
-    return json_response(RunModel.of(store.heartbeat(run, time_or_none(body.at))))
+    with at_field("body.at"):
+        at = time_or_none(body.at)
+    return json_response(RunModel.of(store.heartbeat(run, at)))
 
 
 @router.post("/runs/tags/add", response_model=RunModel, tags=["runs"])

@@ -3,7 +3,8 @@
 Every model refuses unknown fields (``extra="forbid"``), so a misspelt field is a 400 naming
 it rather than a value silently dropped. Scalars are strict: ``"5"`` is not an int and
 ``1`` is not a bool, on the wire as in :mod:`flowtrail.model`. Times are integer epoch
-milliseconds (:data:`Ms`).
+milliseconds (:data:`Ms`). Integers that land in a column are bounded by its range
+(:data:`AttemptNumber`, :data:`Count`), so an out-of-range one is a 400 naming its field.
 """
 
 from __future__ import annotations
@@ -12,11 +13,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from flowtrail.errors import InvalidArgument
+from flowtrail.model.limits import MAX_ATTEMPT, MAX_EPOCH_MS, MAX_INT64, MIN_EPOCH_MS
 
-__all__ = ["Bool", "Int", "Ms", "Str", "WireModel", "at_field"]
+__all__ = [
+    "AttemptNumber",
+    "Bool",
+    "Count",
+    "Int",
+    "Ms",
+    "QueryAttempt",
+    "QueryMs",
+    "Str",
+    "WireModel",
+    "at_field",
+]
+
+
+def _in_time_range(value: int) -> int:
+    if not MIN_EPOCH_MS <= value <= MAX_EPOCH_MS:
+        # The message from_epoch_ms gives, for a time given anywhere.
+        raise ValueError(
+            f"a time in epoch milliseconds must fall in the years 1 to 9999 "
+            f"({MIN_EPOCH_MS} to {MAX_EPOCH_MS}), got {value}"
+        )
+    return value
+
+
+_TIME = Field(
+    description="epoch milliseconds (UTC)",
+    json_schema_extra={"minimum": MIN_EPOCH_MS, "maximum": MAX_EPOCH_MS},
+)
 
 #: An integer; ``true`` and ``"5"`` are refused.
 Int = Annotated[int, Strict()]
@@ -24,8 +53,16 @@ Int = Annotated[int, Strict()]
 Str = Annotated[str, Strict()]
 #: A boolean; ``1`` and ``"true"`` are refused.
 Bool = Annotated[bool, Strict()]
-#: A time: integer epoch milliseconds (UTC).
-Ms = Annotated[int, Strict(), Field(description="epoch milliseconds (UTC)")]
+#: A time: integer epoch milliseconds (UTC), in the years 1 to 9999.
+Ms = Annotated[int, Strict(), AfterValidator(_in_time_range), _TIME]
+#: An attempt number: 0 to 2**31 - 1 (a 32-bit column).
+AttemptNumber = Annotated[int, Strict(), Field(ge=0, le=MAX_ATTEMPT)]
+#: A size, a log line ``seq`` or a pid: 0 to 2**63 - 1 (a 64-bit column).
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT64)]
+#: :data:`Ms` in a query string (where every value arrives as text).
+QueryMs = Annotated[int, AfterValidator(_in_time_range), _TIME]
+#: :data:`AttemptNumber` in a query string.
+QueryAttempt = Annotated[int, Field(ge=0, le=MAX_ATTEMPT)]
 
 
 class WireModel(BaseModel):

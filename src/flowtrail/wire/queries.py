@@ -22,7 +22,8 @@ from flowtrail.model import (
     RunFilter,
     Status,
 )
-from flowtrail.wire.base import Bool, WireModel, at_field
+from flowtrail.model.limits import MAX_INT64, MAX_LOG_LINES
+from flowtrail.wire.base import Bool, QueryAttempt, QueryMs, WireModel, at_field
 from flowtrail.wire.records import LogLineModel, ms_or_none, time_or_none
 
 __all__ = [
@@ -100,14 +101,14 @@ class ExistsModel(WireModel):
 class OneAttemptQuery(OneQuery):
     """``?pathspec=F/12/start/3&number=1``: one attempt (the latest without ``number``)."""
 
-    number: int | None = Field(None, ge=0)
+    number: QueryAttempt | None = None
 
 
 class OneArtifactQuery(OneQuery):
     """``?pathspec=F/12/start/3/model&attempt=1``: one artifact (of the latest attempt that
     recorded it, without ``attempt``)."""
 
-    attempt: int | None = Field(None, ge=0)
+    attempt: QueryAttempt | None = None
 
 
 class PathspecQuery(PageQuery):
@@ -119,7 +120,7 @@ class PathspecQuery(PageQuery):
 class AttemptQuery(PathspecQuery):
     """``?pathspec=F/12/start/3&attempt=1``: one attempt's items (every attempt's if absent)."""
 
-    attempt: int | None = Field(None, ge=0)
+    attempt: QueryAttempt | None = None
 
 
 class ArtifactsQuery(AttemptQuery):
@@ -146,11 +147,11 @@ class LogsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pathspec: str
-    attempt: int
+    attempt: QueryAttempt
     stream: LogStream
-    offset: int = 0
-    # Checked by the store (1 to 1000), described here for the document.
-    limit: int = Field(1000, json_schema_extra={"minimum": 1, "maximum": 1000})
+    offset: int = Field(0, ge=0, le=MAX_INT64)
+    # Checked with the store's message (1 to 1000), described here for the document.
+    limit: int = Field(MAX_LOG_LINES, json_schema_extra={"minimum": 1, "maximum": MAX_LOG_LINES})
 
 
 class RunsQuery(PageQuery):
@@ -164,8 +165,8 @@ class RunsQuery(PageQuery):
     tag: list[str] = Field(default_factory=list)
     status: list[Status] = Field(default_factory=list)
     user: str | None = None
-    created_after: int | None = None
-    created_before: int | None = None
+    created_after: QueryMs | None = None
+    created_before: QueryMs | None = None
     where: str | None = None
     order_by: list[str] = Field(default_factory=list)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, Strict
 
-from flowtrail.errors import InvalidPathspec
+from flowtrail.errors import InvalidArgument, InvalidPathspec
 from flowtrail.model import (
     AttemptEnd,
     Batch,
@@ -33,8 +33,14 @@ from flowtrail.model import (
     Status,
     StepKind,
     TaskStatusChange,
+    validate_id,
+    validate_name,
+    validate_system_tag,
+    validate_user_tags,
 )
-from flowtrail.wire.base import Bool, Int, Ms, Str, WireModel, at_field
+from flowtrail.model.limits import MAX_HEARTBEAT_TIMEOUT, MIN_HEARTBEAT_TIMEOUT, check_json_depth
+from flowtrail.model.text import check_text
+from flowtrail.wire.base import AttemptNumber, Bool, Count, Int, Ms, Str, WireModel, at_field
 from flowtrail.wire.records import (
     CodePackageModel,
     ExceptionModel,
@@ -67,6 +73,17 @@ __all__ = [
     "ReplaceTagsModel",
     "StatusChangeModel",
     "TagsModel",
+]
+
+
+#: A run's heartbeat timeout in milliseconds: what :class:`~flowtrail.model.NewRun` accepts.
+_HeartbeatMs = Annotated[
+    int,
+    Strict(),
+    Field(
+        ge=MIN_HEARTBEAT_TIMEOUT // timedelta(milliseconds=1),
+        le=MAX_HEARTBEAT_TIMEOUT // timedelta(milliseconds=1),
+    ),
 ]
 
 
@@ -116,7 +133,7 @@ class NewRunModel(WireModel):
     trigger: list[TriggerEventModel] = Field(default_factory=list)
     code_package: CodePackageModel | None = None
     flow_metadata: dict[str, MetadataValueModel] = Field(default_factory=dict)
-    heartbeat_timeout_ms: Int = 120_000
+    heartbeat_timeout_ms: _HeartbeatMs = 120_000
     created_at: Ms | None = None
 
     @classmethod
@@ -139,7 +156,27 @@ class NewRunModel(WireModel):
         )
 
     def to_input(self, path: str = "body") -> NewRun:
-        """The input back, checked."""
+        """The input back, checked (a field the run's own checks refuse is named)."""
+        with at_field(f"{path}.flow_name"):
+            validate_name("flow", self.flow_name)
+        for name, value in (("run_id", self.run_id), ("origin_run_id", self.origin_run_id)):
+            if value is not None:
+                with at_field(f"{path}.{name}"):
+                    validate_id(name.replace("_", " "), value)
+        with at_field(f"{path}.tags"):
+            validate_user_tags(self.tags)
+        for i, tag in enumerate(self.system_tags):
+            with at_field(f"{path}.system_tags.{i}"):
+                validate_system_tag(tag)
+        if self.user is not None:
+            with at_field(f"{path}.user"):
+                if not check_text("user", self.user, max_length=255):
+                    raise InvalidArgument("user must be 1 to 255 characters, got ''")
+        for key, value in self.parameters.items():
+            with at_field(f"{path}.parameters.{key}"):
+                check_json_depth(f"parameter {key!r:.40}", value)
+        with at_field(f"{path}.flow_metadata"):
+            flow_metadata = value_map(self.flow_metadata)
         with at_field(path):
             return NewRun(
                 flow_name=self.flow_name,
@@ -152,7 +189,7 @@ class NewRunModel(WireModel):
                 origin_run_id=self.origin_run_id,
                 trigger=tuple(e.to_record() for e in self.trigger),
                 code_package=None if self.code_package is None else self.code_package.to_record(),
-                flow_metadata=value_map(self.flow_metadata),
+                flow_metadata=flow_metadata,
                 heartbeat_timeout=timedelta(milliseconds=self.heartbeat_timeout_ms),
                 created_at=time_or_none(self.created_at),
             )
@@ -273,9 +310,9 @@ class NewAttemptModel(WireModel):
     """A :class:`~flowtrail.model.NewAttempt`."""
 
     pathspec: Str
-    number: Int
+    number: AttemptNumber
     host: Str | None = None
-    pid: Int | None = None
+    pid: Count | None = None
     started_at: Ms | None = None
 
     @classmethod
@@ -300,7 +337,7 @@ class AttemptEndModel(WireModel):
     """An :class:`~flowtrail.model.AttemptEnd`."""
 
     pathspec: Str
-    number: Int
+    number: AttemptNumber
     status: Status
     exception: ExceptionModel | None = None
     finished_at: Ms | None = None
@@ -336,7 +373,7 @@ class NewMetadataModel(WireModel):
     field_name: Str
     value: MetadataValueModel
     type: Str = "user"
-    attempt: Int | None = None
+    attempt: AttemptNumber | None = None
     created_at: Ms | None = None
 
     @classmethod
@@ -369,9 +406,9 @@ class NewArtifactModel(WireModel):
     """A :class:`~flowtrail.model.NewArtifact`."""
 
     pathspec: Str
-    attempt: Int
+    attempt: AttemptNumber
     sha: Str
-    size: Int
+    size: Count
     python_type: Str
     encoding: Str
     value: ScalarModel | None = None
@@ -411,9 +448,9 @@ class NewLogLineModel(WireModel):
     """A :class:`~flowtrail.model.NewLogLine`."""
 
     pathspec: Str
-    attempt: Int
+    attempt: AttemptNumber
     stream: LogStream
-    seq: Int
+    seq: Count
     text: Str
     created_at: Ms | None = None
 

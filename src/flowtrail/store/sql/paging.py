@@ -21,6 +21,9 @@ __all__ = ["decode_cursor", "encode_cursor", "page_of"]
 T = TypeVar("T")
 R = TypeVar("R")
 
+# The range of the 64-bit columns sort keys come from.
+_MIN, _MAX = -(2**63), 2**63 - 1
+
 
 def encode_cursor(listing: str, key: Sequence[Any]) -> str:
     """The cursor that continues ``listing`` after the item whose sort key is ``key``."""
@@ -63,6 +66,8 @@ def decode_cursor(
 
 def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, int) and not isinstance(value, bool) and not _MIN <= value <= _MAX:
+        return False  # no column holds it: a forged cursor, not one a listing returned
     return isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
 
 

@@ -22,6 +22,7 @@ from flowtrail.model import (
     Page,
     PageRequest,
     Pathspec,
+    limits,
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, in_values
@@ -42,7 +43,7 @@ __all__ = [
     "record_metadata",
 ]
 
-MAX_LOG_LINES = 1000
+MAX_LOG_LINES = limits.MAX_LOG_LINES
 
 
 # -- metadata ----------------------------------------------------------------------------
@@ -295,10 +296,9 @@ def read_log_lines(
     keys: Keys, task: Pathspec, attempt: int, stream: LogStream, offset: int, limit: int
 ) -> list[LogLine]:
     """Up to ``limit`` lines of one stream from ``seq >= offset``, in order."""
-    if not 1 <= limit <= MAX_LOG_LINES:
-        raise InvalidArgument(f"limit must be from 1 to {MAX_LOG_LINES}, got {limit!r}")
-    if offset < 0:
-        raise InvalidArgument(f"offset must be >= 0, got {offset!r}")
+    limits.check_log_limit(limit)
+    limits.check_int("offset", offset)
+    limits.check_attempt(attempt)
     stream = LogStream(stream)
     rows = keys.conn.execute(
         sa.select(log_lines)

@@ -207,7 +207,8 @@ def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
         r
         for r in rows
         if r.status == Status.RUNNING
-        and r.heartbeat_at + timedelta(milliseconds=r.heartbeat_timeout_ms) < now
+        # Subtracted from now: a heartbeat near the year 9999 plus its timeout overflows.
+        and r.heartbeat_at < now - timedelta(milliseconds=r.heartbeat_timeout_ms)
     ]
 
 

@@ -57,6 +57,7 @@ from flowtrail.model import (
     validate_name,
     validate_tag,
 )
+from flowtrail.model.limits import check_attempt
 from flowtrail.model.where import FieldKind, where_fields
 from flowtrail.store.base import MetadataStore
 from flowtrail.store.sql import batch as batches
@@ -320,6 +321,8 @@ class SqlStore(MetadataStore):
 
     def get_attempt(self, task: Pathspec, number: int | None = None) -> AttemptRecord:
         task.expect(Level.TASK)
+        if number is not None:
+            check_attempt(number, "number")
         with self._keys(task, write=False) as keys:
             return tasks.get_attempt(keys, task, number)
 
@@ -343,6 +346,8 @@ class SqlStore(MetadataStore):
         attempt: int | None = None,
         field_name: str | None = None,
     ) -> Page[MetadataEntry]:
+        if attempt is not None:
+            check_attempt(attempt)
         with self._keys(target, write=False) as keys:
             return records.find_metadata(keys, target, page or PageRequest(), attempt, field_name)
 
@@ -353,6 +358,8 @@ class SqlStore(MetadataStore):
 
     def get_artifact(self, artifact: Pathspec, attempt: int | None = None) -> ArtifactRecord:
         artifact.expect(Level.ARTIFACT)
+        if attempt is not None:
+            check_attempt(attempt)
         with self._keys(artifact, write=False) as keys:
             return records.get_artifact(keys, artifact, attempt)
 
@@ -360,6 +367,8 @@ class SqlStore(MetadataStore):
         self, task: Pathspec, page: PageRequest | None = None, *, attempt: int | None = None
     ) -> Page[ArtifactRecord]:
         task.expect(Level.TASK)
+        if attempt is not None:
+            check_attempt(attempt)
         with self._keys(task, write=False) as keys:
             return records.find_artifacts(keys, task, page or PageRequest(), attempt)
 
