@@ -22,7 +22,7 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import records, runs, tasks
 from flowtrail.store.sql.dialects import insert_ignore
-from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.lookup import Keys, run_row
 from flowtrail.store.sql.schema import runs as runs_table
 from flowtrail.store.sql.schema import write_batches
 
@@ -54,6 +54,13 @@ def write_batch(conn: Connection, batch: Batch, now: datetime) -> BatchResult:
                 details={"batch_id": batch.batch_id},
             )
         return BatchResult(batch.batch_id, applied=False, records=int(recorded.records))
+    # The run's row is locked before any task or attempt row, as the read that records a
+    # silent run lost locks them (runs.reap_lost): on PostgreSQL the two would otherwise
+    # wait on each other. Applied first or last, the heartbeat is in the same transaction.
+    if batch.heartbeat:
+        _heartbeat(conn, keys, batch.run, now)
+    elif batch.run_status is not None:
+        run_row(conn, batch.run, for_update=True)
     final, task_statuses = _fold_statuses(batch.tasks, batch.task_statuses, now)
     ends, attempt_ends = _fold_ends(batch.attempts, batch.attempt_ends)
     tasks.create_steps(keys, batch.steps, now)
@@ -64,8 +71,6 @@ def write_batch(conn: Connection, batch: Batch, now: datetime) -> BatchResult:
     records.append_log_lines(keys, batch.log_lines, now)
     tasks.end_attempts(keys, attempt_ends, now)
     tasks.set_task_statuses(keys, task_statuses, now)
-    if batch.heartbeat:
-        _heartbeat(conn, keys, batch.run, now)
     if batch.run_status is not None:
         runs.set_run_status(conn, batch.run, batch.run_status, now)
     return BatchResult(batch.batch_id, applied=True, records=batch.size)
