@@ -25,6 +25,7 @@ def _task(project: Project, run: Pathspec, step: str) -> Pathspec:
         ("kill", "SIGKILL"),  # the step kills its own worker
         ("outside", "SIGKILL"),  # kill -9 of the worker's pid from outside
         ("exit", "exited with code 3"),
+        ("forked", "exited with code 3"),  # its pipes kept open by a child it forked
         ("segv", "SIGSEGV"),
     ],
 )
@@ -38,6 +39,15 @@ def test_a_dead_worker_is_a_failed_attempt_and_retry_succeeds(
         os.kill(int(pid_file.read_text()), signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, out + err
+    elif mode == "forked":
+        child_file = project.path / "child.pid"
+        done = project.run("faulty", "run", "--mode", mode, FAULTY_CHILD=str(child_file))
+        child = int(child_file.read_text())
+        try:
+            assert done.returncode == 0, done.stdout + done.stderr
+            os.kill(child, 0)  # still alive: the worker's death was seen without waiting for it
+        finally:
+            os.kill(child, signal.SIGKILL)
     else:
         done = project.run("faulty", "run", "--mode", mode)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -96,6 +106,8 @@ def test_timeout_stops_the_attempt(project: Project) -> None:
     assert attempt.exception.type == "flowtrail.errors.StepTimeout"
     assert "timed out after 1 seconds" in attempt.exception.message
     assert run.status is Status.FAILED
+    # What it wrote before it was stopped is its log, an unfinished last line included.
+    assert project.log(slow) == ["started, no newline yet"]
 
 
 def test_catch_stores_the_exception_and_the_flow_goes_on(project: Project) -> None:

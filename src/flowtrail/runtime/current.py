@@ -37,6 +37,9 @@ class TaskContext:
             typed = MetadataValue.of(value)
         except FlowtrailError:  # a value no metadata type holds is kept as its repr
             typed = MetadataValue.of(repr(value))
+        # Through its text, so that only builtin types travel to the scheduler (a str or
+        # float subclass of the step's could not be unpickled there).
+        typed = MetadataValue.from_text(typed.type, typed.to_text())
         entry = NewMetadata(pathspec, key, typed, "user", self.retry_count, utc_now())
         if self.emit is not None:
             self.emit(entry)

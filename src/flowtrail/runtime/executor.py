@@ -72,8 +72,9 @@ class Executor(abc.ABC):
         """Wait up to ``timeout`` seconds for events and return those that arrived."""
 
     @abc.abstractmethod
-    def stop(self, key: tuple[str, int]) -> None:
-        """Stop a running attempt at once; nothing more is reported for it."""
+    def stop(self, key: tuple[str, int]) -> list[LogChunk | MetadataNote]:
+        """Stop a running attempt at once; returns what it sent that was not reported yet
+        (its last log lines and metadata). Nothing more is reported for it."""
 
     @abc.abstractmethod
     def shutdown(self) -> None:
@@ -114,6 +115,7 @@ def _describe_exit(code: int | None) -> str:
 def _entry(
     conn: Connection,
     output: OutputPipes | None,
+    others: list[int],
     flow_cls: type | None,
     graph: FlowGraph | None,
     run: RunContext,
@@ -122,6 +124,9 @@ def _entry(
     from flowtrail.runtime.worker import exit_now, run_worker
 
     try:
+        for fd in others:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         if output is not None:
             attach_output(output)
         run_worker(conn, flow_cls, graph, run, fds_attached=output is not None)
@@ -164,19 +169,32 @@ class LocalExecutor(Executor):
         parent, child = self._ctx.Pipe(duplex=True)
         # A forked worker's file descriptors 1 and 2 become pipes read here (a spawned one,
         # where fork is missing, can only have its Python-level streams captured).
-        output = OutputPipes() if self._ctx.get_start_method() == "fork" else None
+        try:
+            output = OutputPipes() if self._ctx.get_start_method() == "fork" else None
+        except BaseException:
+            parent.close()
+            child.close()
+            raise
+        # The new worker closes the other workers' output pipes it inherits: a process it
+        # leaves behind must not keep another worker's pipe open.
+        others = [fd for w in self._workers if w.output is not None for fd in w.output.fds]
         process = self._ctx.Process(
             target=_entry,
-            args=(child, output, *self._args),
+            args=(child, output, others, *self._args),
             name="flowtrail-worker",
             daemon=True,
         )
         try:
             process.start()
+        except BaseException:
+            parent.close()
+            if output is not None:
+                output.close()
+            raise
         finally:
             child.close()
-            if output is not None:
-                output.forked()
+        if output is not None:
+            output.forked()
         worker = _Worker(process, parent, output)
         self._workers.append(worker)
         return worker
@@ -211,10 +229,13 @@ class LocalExecutor(Executor):
             if handle is worker.conn:
                 if not self._drain(worker, events):
                     dead.append(worker)
-            elif isinstance(handle, int):
-                worker.read_output(events, handle)
+            elif worker.output is not None and handle in worker.output.streams:
+                worker.read_output(events, handle)  # (a fork's sentinel is an int too)
             elif not worker.process.is_alive():
                 dead.append(worker)
+        # A process the step forked keeps the worker's pipes and sentinel open after the
+        # worker died: only asking for its exit status (waitpid) tells, within a poll.
+        dead += [w for w in self._workers if w not in dead and not w.process.is_alive()]
         for worker in dead:
             self._drain(worker, events)
             worker.read_output(events)  # its last words: a crash's message included
@@ -238,13 +259,19 @@ class LocalExecutor(Executor):
             return False
         return True
 
-    def stop(self, key: tuple[str, int]) -> None:
+    def stop(self, key: tuple[str, int]) -> list[LogChunk | MetadataNote]:
         for worker in self._workers:
             if worker.key == key:
                 worker.process.kill()
                 worker.process.join(timeout=5)
+                events: list[Event] = []
+                self._drain(worker, events)
+                worker.read_output(events)  # often the lines that say why it was slow
                 self._forget(worker)
-                return
+                return [
+                    e for e in events if isinstance(e, LogChunk | MetadataNote) and e.key == key
+                ]
+        return []
 
     def _forget(self, worker: _Worker) -> None:
         worker.conn.close()

@@ -234,7 +234,8 @@ class Scheduler:
         cancelled (after :meth:`Executor.shutdown` there is nothing left to stop)."""
         now = utc_now()
         for key, task in list(self._running.items()):
-            self.executor.stop(key)
+            for event in self.executor.stop(key):
+                self._handle(event)  # its last lines and metadata
             self.recorder.attempt_end(
                 AttemptEnd(task.pathspec, task.attempt, Status.CANCELLED, finished_at=now)
             )
@@ -358,7 +359,8 @@ class Scheduler:
         for key, task in list(self._running.items()):
             limit = task.options.timeout
             if limit is not None and now - task.started > limit:
-                self.executor.stop(key)
+                for event in self.executor.stop(key):
+                    self._handle(event)  # its last lines and metadata
                 del self._running[key]
                 error = StepTimeout(
                     f"step {task.node.name!r} timed out after {limit:g} seconds "

@@ -313,6 +313,5 @@ def _store(step_name: str, flow: FlowSpec, state: _TaskState, blobs: BlobStore) 
 
 def exit_now(code: int = 0) -> None:
     """Leave the worker without running the parent's exit handlers (it was forked)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     os._exit(code)

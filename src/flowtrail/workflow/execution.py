@@ -212,7 +212,8 @@ class Execution:
     def _stop_running(self) -> None:
         now = utc_now()
         for key, attempt in list(self.running.items()):
-            self.executor.stop(key)
+            for event in self.executor.stop(key):
+                self._handle(event)  # its last lines
             self.recorder.attempt_end(
                 AttemptEnd(attempt.pathspec, attempt.number, Status.CANCELLED, finished_at=now)
             )

@@ -153,7 +153,6 @@ def create_workflow(
         NewMetadata(run, OUTPUT_TASK, MetadataValue.text(plan.output), "system"),
         NewMetadata(run, EXECUTION, MetadataValue.int(1), "system"),
     ]
-    payloads = []
     for item in plan.tasks:
         kind = StepKind.END if item.task_id == plan.output else StepKind.LINEAR
         if not item.upstream and kind is StepKind.LINEAR:
@@ -163,7 +162,15 @@ def create_workflow(
         task = run.child(item.step).child(item.task_id)
         tasks.append(NewTask(task, Status.PENDING, parent_tasks=()))
         entries += _user_entries(task, item.options.metadata)
-        payloads.append((task, item))
+        # Before the run exists too: a blob store that fails leaves nothing behind (an
+        # unreferenced blob is collectable).
+        sha = session.blobs.put(item.payload).sha
+        entries += [
+            # As JSON text, so the options read back in the order they were given.
+            NewMetadata(task, TASK_OPTIONS, MetadataValue.text(_options_record(item)), "system"),
+            NewMetadata(task, UPSTREAM, MetadataValue.json(list(item.upstream)), "system"),
+            NewMetadata(task, PAYLOAD, MetadataValue.text(sha), "system"),
+        ]
     user = current_user()
     system_tags = base_system_tags(user, "local", image_from_env())
     run_record = session.store.create_run(
@@ -175,14 +182,6 @@ def create_workflow(
             heartbeat_timeout=heartbeat_timeout,
         )
     )
-    for task, item in payloads:
-        sha = session.blobs.put(item.payload).sha
-        entries += [
-            # As JSON text, so the options read back in the order they were given.
-            NewMetadata(task, TASK_OPTIONS, MetadataValue.text(_options_record(item)), "system"),
-            NewMetadata(task, UPSTREAM, MetadataValue.json(list(item.upstream)), "system"),
-            NewMetadata(task, PAYLOAD, MetadataValue.text(sha), "system"),
-        ]
     batch = Batch(
         uuid.uuid4().hex,
         run,

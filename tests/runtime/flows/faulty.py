@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 import time
 
 from flowtrail import FlowSpec, Parameter, catch, current, retry, step, timeout
@@ -29,6 +30,14 @@ class FaultyFlow(FlowSpec):
                 handle.write(str(os.getpid()))
             os.rename(os.environ["FAULTY_PID"] + ".tmp", os.environ["FAULTY_PID"])
             time.sleep(120)  # killed from outside with -9
+        if self.mode == "forked" and current.retry_count == 0:
+            child = os.fork()
+            if child == 0:  # a child that outlives the worker, holding its pipes
+                time.sleep(300)
+                os._exit(0)
+            with open(os.environ["FAULTY_CHILD"], "w") as handle:
+                handle.write(str(child))
+            os._exit(3)
         if self.mode == "kill" and current.retry_count == 0:
             os.kill(os.getpid(), signal.SIGKILL)
         if self.mode == "exit" and current.retry_count == 0:
@@ -44,6 +53,8 @@ class FaultyFlow(FlowSpec):
     @step
     def slow(self):
         if self.mode == "timeout":
+            sys.stdout.write("started, no newline yet")
+            sys.stdout.flush()
             time.sleep(60)
         self.next(self.risky)
 
