@@ -163,7 +163,11 @@ class Case:
 
 
 def _clean_env(drop_prefixes: Sequence[str]) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(tuple(drop_prefixes))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(drop_prefixes))}
+    # Byte-code is cached as on an ordinary install: with PYTHONDONTWRITEBYTECODE (set on
+    # some CI machines) every run of an edited source tree would compile it again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 @dataclass(frozen=True)
