@@ -4,9 +4,10 @@ service`` process (uvicorn, ``--workers N``) over PostgreSQL, with the HTTP stor
 Measured:
 
 * recording throughput: tasks recorded per second with ``HttpStore.write_batch`` by 1, 8 and
-  32 concurrent writers (threads of this process, each with its own HTTP store and its own
-  run); each task is created, runs one attempt with 5 metadata entries and 5 artifact rows,
-  and succeeds — bench/store.py's batches, ``--batch-tasks`` tasks per request;
+  32 concurrent writers (processes forked from this one, as each run has a scheduler
+  process of its own, each with its own HTTP store and its own run); each task is created,
+  runs one attempt with 5 metadata entries and 5 artifact rows, and succeeds —
+  bench/store.py's batches, ``--batch-tasks`` tasks per request;
 * reads at 100,000 runs (p50/p95 of the wall time of each call, client included):
   the latest run of a flow (``find_runs`` page 1 of size 1), a tag listing (``find_tags``
   of the big flow, first page of 50) and a compound search (``where="tag = 'team:a' and
@@ -23,11 +24,11 @@ stdout; it exits 0 whatever the figures.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -124,45 +125,53 @@ def running_service(db: str, workers: int, progress: Callable[[str], None]) -> I
 
 
 def measure_throughput(url: str, writers: int, batches: int, per_batch: int) -> Throughput:
-    """``writers`` threads, each with its own HTTP store and run, write ``batches`` timed
-    batches of ``per_batch`` tasks after one untimed batch; the wall time spans them all."""
-    stores = [connect_http_store(url) for _ in range(writers)]
+    """``writers`` processes (forked from this one, as each run has a scheduler process of
+    its own), each with its own HTTP store and run, write ``batches`` timed batches of
+    ``per_batch`` tasks after one untimed batch; the wall time spans them all."""
+    setup = connect_http_store(url)
     runs: list[Pathspec] = []
     plans = []
-    for store in stores:
-        run = store.create_run(NewRun(BIG_FLOW, user="bench", tags=frozenset({"team:b"})))
+    for _ in range(writers):
+        run = setup.create_run(NewRun(BIG_FLOW, user="bench", tags=frozenset({"team:b"})))
         runs.append(run.pathspec)
-        store.write_batch(write_batches(run.pathspec, 0, 1, per_batch)[0])
+        setup.write_batch(write_batches(run.pathspec, 0, 1, per_batch)[0])
         plans.append(write_batches(run.pathspec, 1, batches, per_batch))
-    durations: list[list[int]] = [[] for _ in range(writers)]
-    gate = threading.Barrier(writers + 1)
-    errors: list[BaseException] = []
+    context = multiprocessing.get_context("fork")
+    gate = context.Barrier(writers + 1)
+    results = context.Queue()
 
     def work(i: int) -> None:
-        gate.wait()
+        store = connect_http_store(url)  # made in the child: a client is not fork-safe
+        durations: list[int] = []
         try:
+            gate.wait()
             for batch in plans[i]:
                 begin = time.perf_counter_ns()
-                stores[i].write_batch(batch)
-                durations[i].append(time.perf_counter_ns() - begin)
-        except BaseException as exc:  # reported after the join
-            errors.append(exc)
+                store.write_batch(batch)
+                durations.append(time.perf_counter_ns() - begin)
+            results.put((i, durations, None))
+        except BaseException as exc:  # reported by the parent
+            results.put((i, durations, repr(exc)))
+        finally:
+            store.close()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
-    for thread in threads:
-        thread.start()
+    processes = [context.Process(target=work, args=(i,)) for i in range(writers)]
+    for process in processes:
+        process.start()
     gate.wait()
     started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    collected = [results.get() for _ in processes]
     wall = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    errors = [error for _, _, error in collected if error is not None]
     if errors:
-        raise errors[0]
-    for store, run in zip(stores, runs, strict=True):
-        store.set_run_status(run, Status.SUCCEEDED)
-        store.close()
+        raise RuntimeError(f"a writer failed: {errors[0]}")
+    for run in runs:
+        setup.set_run_status(run, Status.SUCCEEDED)
+    setup.close()
     return Throughput(
-        writers, writers * batches * per_batch, wall, [d for w in durations for d in w]
+        writers, writers * batches * per_batch, wall, [d for _, ds, _ in collected for d in ds]
     )
 
 
