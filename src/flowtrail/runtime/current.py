@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flowtrail.errors import FlowtrailError
@@ -22,9 +22,8 @@ class TaskContext:
     task_id: str
     retry_count: int
     #: Where an entry goes the moment it is set (the worker sends it to the scheduler, so
-    #: it is recorded even if the attempt dies later); without one, entries are kept here.
-    emit: Callable[[NewMetadata], None] | None = None
-    metadata: list[NewMetadata] = field(default_factory=list)
+    #: it is recorded even if the attempt dies later).
+    emit: Callable[[NewMetadata], None]
 
     def record(self, key: str, value: Any) -> NewMetadata:
         """A user metadata entry of this attempt, checked and sent on.
@@ -41,10 +40,7 @@ class TaskContext:
         # float subclass of the step's could not be unpickled there).
         typed = MetadataValue.from_text(typed.type, typed.to_text())
         entry = NewMetadata(pathspec, key, typed, "user", self.retry_count, utc_now())
-        if self.emit is not None:
-            self.emit(entry)
-        else:
-            self.metadata.append(entry)
+        self.emit(entry)
         return entry
 
 

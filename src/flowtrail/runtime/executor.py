@@ -231,10 +231,9 @@ class LocalExecutor(Executor):
                     dead.append(worker)
             elif worker.output is not None and handle in worker.output.streams:
                 worker.read_output(events, handle)  # (a fork's sentinel is an int too)
-            elif not worker.process.is_alive():
-                dead.append(worker)
-        # A process the step forked keeps the worker's pipes and sentinel open after the
-        # worker died: only asking for its exit status (waitpid) tells, within a poll.
+        # A sentinel that wakes the wait is a worker gone, but a process the step forked
+        # keeps the worker's pipes and sentinel open after it died: asking every worker's
+        # exit status (waitpid) tells in either case, within a poll.
         dead += [w for w in self._workers if w not in dead and not w.process.is_alive()]
         for worker in dead:
             self._drain(worker, events)

@@ -22,10 +22,9 @@ from flowtrail.model import (
     NewMetadata,
     NewStep,
     NewTask,
-    Scalar,
     TaskStatusChange,
 )
-from flowtrail.wire.records import ms_or_none
+from flowtrail.wire.records import ms_or_none, scalar_parts
 
 __all__ = ["batch_payload"]
 
@@ -109,17 +108,9 @@ def _metadata(m: NewMetadata) -> dict[str, Any]:
     }
 
 
-def _scalar(value: Scalar | None) -> dict[str, Any] | None:
-    # As ScalarModel.of: bool before int (a bool is an int).
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return {"type": "bool", "text": "true" if value else "false"}
-    if isinstance(value, int):
-        return {"type": "int", "text": str(value)}
-    if isinstance(value, float):
-        return {"type": "float", "text": repr(value)}
-    return {"type": "str", "text": value}
+def _scalar(value: Any) -> dict[str, str] | None:
+    parts = scalar_parts(value)
+    return None if parts is None else {"type": parts[0], "text": parts[1]}
 
 
 def _artifact(a: NewArtifact) -> dict[str, Any]:

@@ -105,24 +105,34 @@ def value_map(models: Mapping[str, MetadataValueModel]) -> dict[str, MetadataVal
     return {name: m.to_value() for name, m in models.items()}
 
 
+ScalarType = Literal["int", "float", "bool", "str"]
+
+
+def scalar_parts(value: Scalar | None) -> tuple[ScalarType, str] | None:
+    """The ``type`` and ``text`` of :class:`ScalarModel` for a scalar (``None`` stays
+    ``None``): bool is checked before int, since a bool is an int."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bool", "true" if value else "false"
+    if isinstance(value, int):
+        return "int", str(value)
+    if isinstance(value, float):
+        return "float", repr(value)
+    return "str", value
+
+
 class ScalarModel(WireModel):
     """An artifact's scalar value in its text form (``{"type": "float", "text": "nan"}``)."""
 
-    type: Literal["int", "float", "bool", "str"]
+    type: ScalarType
     text: Str
 
     @classmethod
     def of(cls, value: Scalar | None) -> ScalarModel | None:
         """The wire form of a scalar (``None`` stays ``None``)."""
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return cls(type="bool", text="true" if value else "false")
-        if isinstance(value, int):
-            return cls(type="int", text=str(value))
-        if isinstance(value, float):
-            return cls(type="float", text=repr(value))
-        return cls(type="str", text=value)
+        parts = scalar_parts(value)
+        return None if parts is None else cls(type=parts[0], text=parts[1])
 
     def to_scalar(self) -> Scalar:
         """The scalar back."""
