@@ -3,6 +3,7 @@ the SQL schema."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -30,7 +31,8 @@ from flowtrail.model import (
     from_epoch_ms,
     to_epoch_ms,
 )
-from flowtrail.store.sql.lookup import TAG_SEPARATOR
+from flowtrail.store.sql.dialects import load_json
+from flowtrail.store.sql.lookup import RECORD_FIELDS, TAG_SEPARATOR
 
 __all__ = [
     "artifact_from_row",
@@ -48,6 +50,7 @@ __all__ = [
     "scalar_columns",
     "split_tags",
     "step_from_row",
+    "stored_json",
     "task_from_row",
 ]
 
@@ -168,27 +171,63 @@ def split_tags(tag_list: str | None) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(user), frozenset(system)
 
 
+_STATUSES = {str(status): status for status in Status}
+_RECORD_WIDTH = len(RECORD_FIELDS)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(ms: int) -> timedelta:
+    return timedelta(milliseconds=ms)
+
+
+def stored_json(value: Any) -> Any:
+    """A JSON column read as stored: text on SQLite, decoded already by PostgreSQL's
+    driver. For the columns of a run's record, whose top-level value is never a JSON
+    string."""
+    return load_json(value) if isinstance(value, str) else value
+
+
 def run_from_row(row: Row[Any]) -> RunRecord:
-    """A row of :func:`~flowtrail.store.sql.lookup.run_record_columns` (a ``runs`` row, its
-    flow's name and its tags) to a :class:`RunRecord`."""
-    user_tags, system_tags = split_tags(row.tag_list)
+    """A row of :func:`~flowtrail.store.sql.lookup.record_columns` (a ``runs`` row as stored,
+    its flow's name and its tags, maybe followed by sort values) to a :class:`RunRecord`,
+    in one pass over the row's values."""
+    (
+        _pk,
+        _flow_pk,
+        run_id,
+        run_number,
+        status,
+        created,
+        finished,
+        heartbeat,
+        timeout_ms,
+        user,
+        parameters,
+        origin_run_id,
+        trigger,
+        code_package,
+        flow_metadata,
+        flow_name,
+        tag_list,
+    ) = row[:_RECORD_WIDTH]
+    user_tags, system_tags = split_tags(tag_list)
     return RunRecord(
         # Both components were validated when the run was written: not again for each read.
-        pathspec=Pathspec._trusted((row.flow_name, row.run_id)),
-        status=Status(row.status),
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        heartbeat_at=row.heartbeat_at,
-        heartbeat_timeout=timedelta(milliseconds=row.heartbeat_timeout_ms),
-        run_number=row.run_number,
-        user=row.user_name,
-        parameters=row.parameters,
-        origin_run_id=row.origin_run_id,
-        trigger=_load_trigger(row.trigger),
-        code_package=_load_code(row.code_package),
+        pathspec=Pathspec._trusted((flow_name, run_id)),
+        status=_STATUSES[status],
+        created_at=from_epoch_ms(created),
+        finished_at=None if finished is None else from_epoch_ms(finished),
+        heartbeat_at=from_epoch_ms(heartbeat),
+        heartbeat_timeout=_timeout(timeout_ms),
+        run_number=run_number,
+        user=user,
+        parameters=stored_json(parameters),
+        origin_run_id=origin_run_id,
+        trigger=_load_trigger(stored_json(trigger)),
+        code_package=_load_code(stored_json(code_package)),
         user_tags=user_tags,
         system_tags=system_tags,
-        flow_metadata=load_metadata_map(row.flow_metadata),
+        flow_metadata=load_metadata_map(stored_json(flow_metadata)),
     )
 
 

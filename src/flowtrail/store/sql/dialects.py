@@ -38,6 +38,7 @@ __all__ = [
     "insert_or_add",
     "insert_returning",
     "is_sqlite",
+    "load_json",
     "unit_joined",
 ]
 
@@ -76,8 +77,9 @@ _JSON_CONSTANTS: dict[str, Callable[[], Any]] = {
 }
 
 
-def _load_json(text: str) -> Any:
-    """Decode a JSON column read from SQLite (PostgreSQL's driver decodes ``jsonb``)."""
+def load_json(text: str) -> Any:
+    """Decode a JSON column read from SQLite (PostgreSQL's driver decodes ``jsonb``); the
+    texts most columns hold are made without the decoder."""
     make = _JSON_CONSTANTS.get(text)
     return make() if make is not None else _json_decode(text)
 
@@ -89,7 +91,7 @@ def _sqlite_engine(url: URL) -> Engine:
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         # An in-memory database lives in its one connection: every user shares it.
         poolclass=StaticPool if in_memory else None,
-        json_deserializer=_load_json,
+        json_deserializer=load_json,
     )
 
     @sa.event.listens_for(engine, "connect")

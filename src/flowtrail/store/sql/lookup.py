@@ -15,10 +15,12 @@ from flowtrail.store.sql.dialects import unit_joined
 from flowtrail.store.sql.schema import flows, run_tags, runs, steps, tasks
 
 __all__ = [
+    "RECORD_FIELDS",
     "TAG_SEPARATOR",
     "Keys",
     "find_flow_pk",
     "flow_pk",
+    "record_columns",
     "run_exists",
     "run_exists_stmt",
     "run_keys",
@@ -56,14 +58,50 @@ def _flow_name() -> Any:
     )
 
 
-_RECORD_COLUMNS = (runs, _flow_name(), _tag_list())  # built once: statements are immutable
+def _stored(column: Any, as_type: Any) -> Any:
+    # The value as the database holds it (epoch milliseconds, JSON text on SQLite), without
+    # the column type's conversion: codec.run_from_row decodes a row in one pass, which is
+    # most of a page's time otherwise (a Python call per converted column of every row).
+    return sa.type_coerce(column, as_type).label(column.name)
+
+
+def record_columns(table: Any = runs) -> list[Any]:
+    """The columns a run's record is built from (:func:`flowtrail.store.sql.codec.
+    run_from_row`), in :data:`RECORD_FIELDS` order: those of ``table`` (``runs`` or an alias
+    of it) as stored, then its flow's name (``flow_name``) and its tags (``tag_list``), each
+    looked up by the key of ``runs`` (which the statement must read: an alias is the same
+    run, joined by key) for the rows a statement returns only, so that a run or a page of
+    runs is one statement."""
+    c = table.c
+    number, text = sa.BigInteger(), sa.Text()
+    return [
+        c.pk,
+        c.flow_pk,
+        c.run_id,
+        c.run_number,
+        c.status,
+        _stored(c.created_at, number),
+        _stored(c.finished_at, number),
+        _stored(c.heartbeat_at, number),
+        c.heartbeat_timeout_ms,
+        c.user_name,
+        _stored(c.parameters, text),
+        c.origin_run_id,
+        _stored(c.trigger, text),
+        _stored(c.code_package, text),
+        _stored(c.flow_metadata, text),
+        _flow_name(),
+        _tag_list(),
+    ]
+
+
+#: The names of :func:`record_columns`, in order.
+RECORD_FIELDS = tuple(column.name for column in record_columns())
+_RECORD_COLUMNS = tuple(record_columns())  # built once: statements are immutable
 
 
 def run_record_columns() -> list[Any]:
-    """The columns a run's record is built from (:func:`flowtrail.store.sql.codec.
-    run_from_row`): the ``runs`` row, its flow's name (``flow_name``) and its tags
-    (``tag_list``), each looked up by key for the rows a statement returns only, so that a
-    run or a page of runs is one statement."""
+    """:func:`record_columns` of ``runs`` itself."""
     return list(_RECORD_COLUMNS)
 
 

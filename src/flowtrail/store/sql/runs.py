@@ -4,7 +4,7 @@ transaction the caller owns."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,9 @@ from flowtrail.model import (
     Status,
     TagCount,
     check_transition,
+    from_epoch_ms,
     is_system_tag,
+    to_epoch_ms,
     validate_tag,
 )
 from flowtrail.model.tags import check_user_tag_count
@@ -202,13 +204,13 @@ def load_runs(rows: Sequence[Row[Any]]) -> list[RunRecord]:
 
 
 def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
-    """The running runs among ``rows`` whose heartbeat is older than their timeout."""
+    """The running runs among ``rows`` (with ``status``, ``heartbeat_at`` as stored and
+    ``heartbeat_timeout_ms``) whose heartbeat is older than their timeout."""
+    now_ms = to_epoch_ms(now)
     return [
         r
         for r in rows
-        if r.status == Status.RUNNING
-        # Subtracted from now: a heartbeat near the year 9999 plus its timeout overflows.
-        and r.heartbeat_at < now - timedelta(milliseconds=r.heartbeat_timeout_ms)
+        if r.status == Status.RUNNING and r.heartbeat_at < now_ms - r.heartbeat_timeout_ms
     ]
 
 
@@ -216,7 +218,10 @@ def running_runs(conn: Connection, flow_name: str | None) -> list[Row[Any]]:
     """The running runs (of one flow, or of all), on ``runs (flow_pk, status, pk)`` or
     ``runs (status, pk)``: the candidates for the lost-run rule before a status search."""
     stmt: Any = sa.select(
-        runs.c.pk, runs.c.status, runs.c.heartbeat_at, runs.c.heartbeat_timeout_ms
+        runs.c.pk,
+        runs.c.status,
+        sa.type_coerce(runs.c.heartbeat_at, sa.BigInteger()).label("heartbeat_at"),
+        runs.c.heartbeat_timeout_ms,
     )
     stmt = stmt.where(runs.c.status == str(Status.RUNNING))
     if flow_name is not None:
@@ -233,14 +238,15 @@ def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
     finished when it was last heard of."""
     unfinished = (str(Status.RUNNING), str(Status.PENDING))
     for row in rows:
+        last_heard = from_epoch_ms(row.heartbeat_at)
         reaped = conn.execute(
             sa.update(runs)
             .where(
                 runs.c.pk == row.pk,
                 runs.c.status == str(Status.RUNNING),
-                runs.c.heartbeat_at == row.heartbeat_at,
+                runs.c.heartbeat_at == last_heard,
             )
-            .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
+            .values(status=str(Status.LOST), finished_at=last_heard)
         )
         if reaped.rowcount != 1:
             continue
@@ -250,12 +256,12 @@ def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
         conn.execute(
             sa.update(attempts)
             .where(attempts.c.task_pk.in_(of_run), attempts.c.status.in_(unfinished))
-            .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
+            .values(status=str(Status.LOST), finished_at=last_heard)
         )
         conn.execute(
             sa.update(tasks)
             .where(tasks.c.run_pk == row.pk, tasks.c.status.in_(unfinished))
-            .values(status=str(Status.LOST), finished_at=row.heartbeat_at)
+            .values(status=str(Status.LOST), finished_at=last_heard)
         )
 
 
@@ -271,7 +277,7 @@ def set_run_status(conn: Connection, run: Pathspec, status: Status, at: datetime
             .values(
                 status=str(status),
                 finished_at=at if status.finished else None,
-                heartbeat_at=at if status is Status.RUNNING else row.heartbeat_at,
+                heartbeat_at=at if status is Status.RUNNING else from_epoch_ms(row.heartbeat_at),
             )
         )
         row = run_row(conn, run)
@@ -288,7 +294,9 @@ def heartbeat(conn: Connection, run: Pathspec, at: datetime) -> RunRecord:
             details={"pathspec": str(run), "current": row.status},
         )
     conn.execute(
-        sa.update(runs).where(runs.c.pk == row.pk).values(heartbeat_at=max(at, row.heartbeat_at))
+        sa.update(runs)
+        .where(runs.c.pk == row.pk)
+        .values(heartbeat_at=max(at, from_epoch_ms(row.heartbeat_at)))
     )
     return load_runs([run_row(conn, run)])[0]
 

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Row
 from flowtrail.errors import InvalidArgument
 from flowtrail.model import FieldKind, OrderKey, RunFilter
 from flowtrail.store.sql.dialects import binary_text
-from flowtrail.store.sql.lookup import find_flow_pk, run_record_columns
+from flowtrail.store.sql.lookup import find_flow_pk, record_columns, run_record_columns
 from flowtrail.store.sql.paging import decode_cursor, encode_cursor
 from flowtrail.store.sql.schema import run_params, run_tags, runs
 from flowtrail.store.sql.where import (
@@ -158,9 +158,7 @@ def _by_run_key(
     # newest first and discarding each row that fails a condition (a time window that
     # excludes the newest runs discarded tens of thousands).
     record = runs.alias("page_run")
-    # run_record_columns(): the runs row (here: record's), then its flow name and tags,
-    # looked up by the key of ``runs`` (the same run)
-    columns: list[Any] = [record, *run_record_columns()[1:]]
+    columns: list[Any] = record_columns(record)
     columns += [sa.null().label("sort_0")] if sort_null else []
     if tags:
         key = run_tags.c.run_pk
