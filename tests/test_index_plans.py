@@ -340,6 +340,16 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
             None,
             BIG,
         ),
+        # The same search when the user's runs are fewer than the tag's (the store picks
+        # from tag_counts): runs (flow_pk, user_name, pk, created_at) is walked and each
+        # run's tag probed by key.
+        "runs of a flow by a user, before a time, with a tag probed": lambda c: find_runs_stmt(
+            RunFilter.of("Big", where=f"tag = 'team:a' and user = 'u1' and {BEFORE_HALF}"),
+            50,
+            None,
+            BIG,
+            driver=None,
+        ),
         # Not here, because no index can give them at this scale (docs/reference/search.md):
         # a search of every flow that no tag or status drives walks the runs newest first
         # through the primary key, which SQLite reports as SCAN runs (this check cannot tell

@@ -323,6 +323,40 @@ def test_where_with_the_other_conditions(history: MetadataStore) -> None:
     assert history.find_runs(RunFilter.of("Nobody", where="tag = 'prod'")).items == ()
 
 
+def _ids_one_a_page(store: MetadataStore, filter: RunFilter) -> list[str]:
+    """The pathspecs a search finds, read one run a page (a cursor after every run)."""
+    found: list[str] = []
+    page = store.find_runs(filter, PageRequest(1))
+    found += [str(r.pathspec) for r in page]
+    while (request := page.next_request()) is not None:
+        page = store.find_runs(filter, request)
+        found += [str(r.pathspec) for r in page]
+    return found
+
+
+def test_tags_with_a_user_whichever_drives_the_search(history: MetadataStore) -> None:
+    # In Train, prod is on 4 runs, team:ml on 2 and env:dev on 3; ada and bob have 3 each.
+    # The store walks the smaller set (the user's runs, or the rarest tag's): the runs
+    # found, their order and the pages are the same either way.
+    cases = {
+        "tag = 'prod' and user = 'ada'": ["Train/3", "Train/1"],  # ada's runs walked
+        "tag = 'team:ml' and user = 'ada'": ["Train/3"],  # team:ml's rows walked
+        "tag = 'prod' and tag = 'env:dev' and user = 'bob'": ["Train/5"],  # a tie: the tag
+        "tag = 'prod' and user = 'nobody'": [],
+        "tag = 'nothing' and user = 'ada'": [],
+    }
+    for where, expected in cases.items():
+        assert _ids_one_a_page(history, RunFilter.of("Train", where=where)) == expected, where
+    by_fields = RunFilter.of("Train", tags=["prod"], user="bob")
+    assert _ids_one_a_page(history, by_fields) == ["Train/5"]
+    every_flow = RunFilter.of(tags=["prod"], user="ada")
+    assert _ids_one_a_page(history, every_flow) == ["Train/3", "Train/1"]
+    window = RunFilter.of(
+        "Train", where=f"tag = 'prod' and user = 'ada' and created_at < '{T + timedelta(hours=3)}'"
+    )
+    assert _ids_one_a_page(history, window) == ["Train/1"]
+
+
 def test_order_by(history: MetadataStore) -> None:
     orders = {
         "-params.alpha": "7 6 5 4 3 2 1 8",  # run 8 has no numeric alpha: last

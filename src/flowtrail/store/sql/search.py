@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,12 +33,13 @@ from flowtrail.model import FieldKind, OrderKey, RunFilter
 from flowtrail.store.sql.dialects import binary_text
 from flowtrail.store.sql.lookup import find_flow_pk, record_columns, run_record_columns
 from flowtrail.store.sql.paging import decode_cursor, encode_cursor
-from flowtrail.store.sql.schema import run_params, run_tags, runs
+from flowtrail.store.sql.schema import ALL_RUNS, run_params, run_tags, runs, tag_counts
 from flowtrail.store.sql.where import (
     Condition,
     compile_where,
     duration_ms,
     raw_ms,
+    required_user,
     split_tag_conditions,
     value_source,
 )
@@ -71,7 +73,10 @@ def find_runs(
         flow_key = find_flow_pk(conn, filter.flow_name)
         if flow_key is None:
             return [], None
-    first = _first_page_stmt(filter, None if after is None else tuple(after), flow_key, limit + 1)
+    driver = _driver(conn, filter, flow_key) if not filter.order_keys else _first_tag(filter)
+    first = _first_page_stmt(
+        filter, None if after is None else tuple(after), flow_key, limit + 1, driver
+    )
     rows: list[Row[Any]] = list(conn.execute(first).all())
     if len(rows) <= limit:
         # At the seam of a one-parameter order: the runs lacking a value follow.
@@ -90,19 +95,74 @@ def find_runs(
 
 @functools.lru_cache(maxsize=256)
 def _first_page_stmt(
-    filter: RunFilter, after: tuple[Any, ...] | None, flow_pk: int | None, limit: int
+    filter: RunFilter,
+    after: tuple[Any, ...] | None,
+    flow_pk: int | None,
+    limit: int,
+    driver: str | None,
 ) -> Any:
     """The first statement of a page, memoized on everything it is built from (statements
     are immutable). A query asked again (the latest run of a flow, the first page of a
     search a dashboard repeats) reuses the statement and the cache key SQLAlchemy memoized
     on it, and finds its compiled form at once; building both is a third of a page's
     time in Python otherwise."""
-    stmts = find_runs_stmts(filter, None if after is None else list(after), flow_pk)
+    stmts = find_runs_stmts(filter, None if after is None else list(after), flow_pk, driver)
     return next(iter(stmts)).limit(limit)
 
 
+_TAG_RUNS = (
+    sa.select(tag_counts.c.tag, sa.func.sum(tag_counts.c.runs))
+    .where(
+        tag_counts.c.namespace == ALL_RUNS,
+        tag_counts.c.tag.in_(sa.bindparam("tags", expanding=True)),
+    )
+    .group_by(tag_counts.c.tag)
+)
+_TAG_RUNS_OF_FLOW = _TAG_RUNS.where(tag_counts.c.flow_pk == sa.bindparam("flow_pk"))
+
+
+def _first_tag(filter: RunFilter) -> str | None:
+    hoisted, _ = split_tag_conditions(filter.where_expr)
+    tags = sorted(set(filter.tags) | set(hoisted))
+    return tags[0] if tags else None
+
+
+def _driver(conn: Connection, filter: RunFilter, flow_pk: int | None) -> str | None:
+    """What drives a newest-first search that requires tags: the tag with the fewest runs
+    (its ``run_tags`` rows are walked, the rest probed per run), or ``None`` when the user
+    it requires has fewer runs still (``runs (flow_pk, user_name, pk, created_at)`` is
+    walked and each run's tags are probed by key).
+
+    The counts are ``tag_counts``' (a user's runs are those carrying the system tag
+    ``user:<name>``): one indexed statement, made only when there is a choice. Each walk
+    reads until its page is full, so the smaller set to walk is the cheaper one: a common
+    tag with a user was read tag row by tag row, several times the runs of the user.
+    """
+    hoisted, rest = split_tag_conditions(filter.where_expr)
+    tags = sorted(set(filter.tags) | set(hoisted))
+    user = filter.user if filter.user is not None else required_user(rest)
+    if not tags or (len(tags) == 1 and user is None):
+        return tags[0] if tags else None
+    user_tag = None if user is None else f"user:{user}"
+    names = sorted({*tags, *([user_tag] if user_tag else [])})
+    if flow_pk is None:
+        counted = conn.execute(_TAG_RUNS, {"tags": names})
+    else:
+        counted = conn.execute(_TAG_RUNS_OF_FLOW, {"tags": names, "flow_pk": flow_pk})
+    counts = {tag: int(runs or 0) for tag, runs in counted}
+    rarest = min(tags, key=lambda t: (counts.get(t, 0), t))
+    if user_tag is not None and counts.get(user_tag, 0) < counts.get(rarest, 0):
+        return None
+    return rarest
+
+
 def find_runs_stmt(
-    filter: RunFilter, limit: int, after: int | Sequence[Any] | None, flow_pk: int | None = None
+    filter: RunFilter,
+    limit: int,
+    after: int | Sequence[Any] | None,
+    flow_pk: int | None = None,
+    *,
+    driver: str | EllipsisType | None = ...,
 ) -> Any:
     """The first statement of a page of ``find_runs`` (the one whose plan matters: a second
     one runs only at the seam of a one-parameter order).
@@ -115,22 +175,33 @@ def find_runs_stmt(
         flow_pk: The key of ``filter.flow_name``, looked up first: it is written into the SQL
             text, so that PostgreSQL plans each flow's query with that flow's statistics (a
             flow with few runs among many would otherwise be searched through every run).
+        driver: What drives a newest-first search that requires tags (see
+            :func:`find_runs`): a tag, or ``None`` for the runs' own indexes; by default the
+            first required tag.
     """
     key = [after] if isinstance(after, int) else None if after is None else list(after)
-    return next(iter(find_runs_stmts(filter, key, flow_pk))).limit(limit)
+    chosen = _first_tag(filter) if driver is ... else driver
+    return next(iter(find_runs_stmts(filter, key, flow_pk, chosen))).limit(limit)
 
 
 def find_runs_stmts(
-    filter: RunFilter, after: list[Any] | None, flow_pk: int | None
+    filter: RunFilter,
+    after: list[Any] | None,
+    flow_pk: int | None,
+    driver: str | EllipsisType | None = ...,
 ) -> Iterator[Any]:
     """The statements that read a page in order, without their limit: one, or two for a
-    one-parameter order (its runs with a numeric value, then those without)."""
+    one-parameter order (its runs with a numeric value, then those without). ``driver`` as
+    for :func:`find_runs_stmt`."""
     if filter.flow_name is not None and flow_pk is None:
         raise InvalidArgument("find_runs_stmt needs the flow's key when the filter names a flow")
     flow_key = None if flow_pk is None else sa.literal(flow_pk, literal_execute=True)
     keys = filter.order_keys
+    chosen = _first_tag(filter) if driver is ... else driver
     if not keys:
-        yield _by_run_key(filter, flow_key, after[0] if after else None, descending=True)
+        yield _by_run_key(
+            filter, flow_key, after[0] if after else None, descending=True, driver=chosen
+        )
     elif len(keys) == 1 and keys[0].field.kind is FieldKind.PARAMS:
         yield from _by_one_param(filter, flow_key, keys[0], after)
     else:
@@ -148,9 +219,12 @@ def _by_run_key(
     descending: bool,
     extra: Sequence[Condition] = (),
     sort_null: bool = False,
+    driver: str | EllipsisType | None = ...,
 ) -> Any:
     hoisted, rest = split_tag_conditions(filter.where_expr)
     tags = sorted(set(filter.tags) | set(hoisted))
+    if driver is ...:
+        driver = tags[0] if tags else None
     # The conditions test ``runs``; the page's records are read from a second instance of
     # it, joined by key. The planner can then find the matching keys in indexes alone
     # (``runs (flow_pk, user_name, pk, created_at)`` beside ``run_tags (flow_pk, tag,
@@ -160,7 +234,9 @@ def _by_run_key(
     record = runs.alias("page_run")
     columns: list[Any] = record_columns(record)
     columns += [sa.null().label("sort_0")] if sort_null else []
-    if tags:
+    other = run_tags.alias("other_tag")
+    if driver is not None:
+        # The driving tag's rows, in key order: only runs carrying it are visited.
         key = run_tags.c.run_pk
         stmt = (
             sa.select(*columns)
@@ -169,19 +245,21 @@ def _by_run_key(
                     record, record.c.pk == run_tags.c.run_pk
                 )
             )
-            .where(run_tags.c.tag == tags[0])
+            .where(run_tags.c.tag == driver)
         )
         if flow_key is not None:
             # on both tables: each of their flow-first indexes can serve
             stmt = stmt.where(run_tags.c.flow_pk == flow_key, runs.c.flow_pk == flow_key)
-        other = run_tags.alias("other_tag")
-        for tag in tags[1:]:
-            stmt = stmt.where(sa.exists().where(other.c.run_pk == key, other.c.tag == tag))
     else:
+        # The runs' own indexes drive (``runs (flow_pk, pk)``, or a user's runs); each
+        # required tag is probed in ``run_tags (run_pk, tag)``.
         key = runs.c.pk
         stmt = sa.select(*columns).select_from(runs.join(record, record.c.pk == runs.c.pk))
         if flow_key is not None:
             stmt = stmt.where(runs.c.flow_pk == flow_key)
+    for tag in tags:
+        if tag != driver:
+            stmt = stmt.where(sa.exists().where(other.c.run_pk == key, other.c.tag == tag))
     stmt = stmt.where(*_run_conditions(filter), *extra)
     if rest is not None:
         stmt = stmt.where(compile_where(rest))

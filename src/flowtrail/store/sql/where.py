@@ -39,6 +39,7 @@ __all__ = [
     "prefix_range",
     "prefix_successor",
     "raw_ms",
+    "required_user",
     "split_tag_conditions",
     "value_source",
 ]
@@ -71,6 +72,22 @@ def split_tag_conditions(expr: WhereExpr | None) -> tuple[list[str], WhereExpr |
     if not rest:
         return tags, None
     return tags, rest[0] if len(rest) == 1 else And(tuple(rest))
+
+
+def required_user(expr: WhereExpr | None) -> str | None:
+    """The user a ``where`` requires at its top level (``user = 'alice' and ...``), if any:
+    the store weighs that user's runs against a required tag's to pick what drives a
+    search."""
+    items = () if expr is None else expr.items if isinstance(expr, And) else (expr,)
+    for item in items:
+        if (
+            isinstance(item, Comparison)
+            and item.field.kind is FieldKind.USER
+            and item.op is Operator.EQ
+            and isinstance(item.value, str)
+        ):
+            return item.value
+    return None
 
 
 def _is_tag_eq(item: WhereExpr) -> bool:
