@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Row
 
 from flowtrail.errors import InvalidArgument
-from flowtrail.model import FieldKind, OrderKey, RunFilter
+from flowtrail.model import FieldKind, OrderKey, RunFilter, WhereExpr
 from flowtrail.store.sql.dialects import binary_text
 from flowtrail.store.sql.lookup import find_flow_pk, record_columns, run_record_columns
 from flowtrail.store.sql.paging import decode_cursor, encode_cursor
@@ -121,9 +121,15 @@ _TAG_RUNS = (
 _TAG_RUNS_OF_FLOW = _TAG_RUNS.where(tag_counts.c.flow_pk == sa.bindparam("flow_pk"))
 
 
+def _required_tags(filter: RunFilter) -> tuple[list[str], WhereExpr | None]:
+    """The tags a search requires (``tags``, and ``tag = 'x'`` at the top level of its
+    ``where``), in name order, and the rest of its ``where``."""
+    hoisted, rest = split_tag_conditions(filter.where_expr)
+    return sorted(set(filter.tags) | set(hoisted)), rest
+
+
 def _first_tag(filter: RunFilter) -> str | None:
-    hoisted, _ = split_tag_conditions(filter.where_expr)
-    tags = sorted(set(filter.tags) | set(hoisted))
+    tags, _ = _required_tags(filter)
     return tags[0] if tags else None
 
 
@@ -138,8 +144,7 @@ def _driver(conn: Connection, filter: RunFilter, flow_pk: int | None) -> str | N
     reads until its page is full, so the smaller set to walk is the cheaper one: a common
     tag with a user was read tag row by tag row, several times the runs of the user.
     """
-    hoisted, rest = split_tag_conditions(filter.where_expr)
-    tags = sorted(set(filter.tags) | set(hoisted))
+    tags, rest = _required_tags(filter)
     user = filter.user if filter.user is not None else required_user(rest)
     if not tags or (len(tags) == 1 and user is None):
         return tags[0] if tags else None
@@ -180,8 +185,7 @@ def find_runs_stmt(
             first required tag.
     """
     key = [after] if isinstance(after, int) else None if after is None else list(after)
-    chosen = _first_tag(filter) if driver is ... else driver
-    return next(iter(find_runs_stmts(filter, key, flow_pk, chosen))).limit(limit)
+    return next(iter(find_runs_stmts(filter, key, flow_pk, driver))).limit(limit)
 
 
 def find_runs_stmts(
@@ -219,12 +223,9 @@ def _by_run_key(
     descending: bool,
     extra: Sequence[Condition] = (),
     sort_null: bool = False,
-    driver: str | EllipsisType | None = ...,
+    driver: str | None,
 ) -> Any:
-    hoisted, rest = split_tag_conditions(filter.where_expr)
-    tags = sorted(set(filter.tags) | set(hoisted))
-    if driver is ...:
-        driver = tags[0] if tags else None
+    tags, rest = _required_tags(filter)
     # The conditions test ``runs``; the page's records are read from a second instance of
     # it, joined by key. The planner can then find the matching keys in indexes alone
     # (``runs (flow_pk, user_name, pk, created_at)`` beside ``run_tags (flow_pk, tag,
@@ -300,6 +301,7 @@ def _by_one_param(
         descending=descending,
         extra=[lacking],
         sort_null=True,
+        driver=_first_tag(filter),
     )
 
 
