@@ -21,17 +21,25 @@ from tests.client.counting import CountingStore, alice
 
 @contextmanager
 def statements(store: CountingStore) -> Iterator[list[str]]:
-    """The statements the store's engine runs inside the block."""
+    """The statements the store's engine runs inside the block, each transaction's
+    ``BEGIN`` included (SQLite's goes straight to the driver: it is counted when the
+    transaction begins)."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(" ".join(statement.split())[:120])
 
-    sa.event.listen(store.engine, "before_cursor_execute", count)
+    def begin(_conn: Any) -> None:
+        seen.append("BEGIN")
+
+    listeners = (("before_cursor_execute", count), ("begin", begin))
+    for name, listener in listeners:
+        sa.event.listen(store.engine, name, listener)
     try:
         yield seen
     finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
+        for name, listener in listeners:
+            sa.event.remove(store.engine, name, listener)
 
 
 def cost(store: CountingStore, read: Callable[[], object]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -113,7 +114,15 @@ def _sqlite_engine(url: URL) -> Engine:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        # Straight to the driver: through ``exec_driver_sql`` a BEGIN costs as much as a
+        # point read (a cursor, a result, the execution events), and every store call
+        # begins one. Its errors are wrapped as SQLAlchemy would (a lock not granted
+        # within the busy timeout is an OperationalError).
+        try:
+            connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
     return engine
 
