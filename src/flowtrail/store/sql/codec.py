@@ -272,15 +272,18 @@ def attempt_from_row(row: Row[Any], task: Pathspec) -> AttemptRecord:
     )
 
 
-def metadata_from_row(row: Row[Any], target: Pathspec) -> MetadataEntry:
-    """A ``metadata_entries`` row to a :class:`MetadataEntry`."""
+def metadata_from_row(row: Sequence[Any], target: Pathspec) -> MetadataEntry:
+    """A row of ``find_metadata``'s statement (``pk``, ``attempt``, ``field_name``,
+    ``type``, ``value_type``, ``value_text``, ``created_at`` in epoch ms, as stored) to a
+    :class:`MetadataEntry`, in one pass over the row's values."""
+    _pk, attempt, field_name, kind, value_type, value_text, created_ms = row
     return MetadataEntry(
-        pathspec=target,
-        field_name=row.field_name,
-        value=MetadataValue.from_stored(row.value_type, row.value_text),
-        type=row.type,
-        created_at=row.created_at,
-        attempt=row.attempt,
+        target,
+        field_name,
+        MetadataValue.from_stored(value_type, value_text),
+        kind,
+        from_epoch_ms(created_ms),
+        attempt,
     )
 
 

@@ -3,6 +3,7 @@ and tasks, written many at a time on a connection whose transaction the caller o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -72,6 +73,55 @@ def record_metadata(keys: Keys, entries: Sequence[NewMetadata], now: datetime) -
     bulk_insert(keys.conn, metadata_entries, rows)
 
 
+@functools.cache
+def _metadata_select(on_task: bool, by_attempt: bool, by_field: bool, after: bool) -> Any:
+    """One shape of ``find_metadata``'s statement, built once, with bind parameters: the
+    columns :func:`~flowtrail.store.sql.codec.metadata_from_row` reads, as stored."""
+    m = metadata_entries.c
+    stmt = sa.select(
+        m.pk,
+        m.attempt,
+        m.field_name,
+        m.type,
+        m.value_type,
+        m.value_text,
+        sa.type_coerce(m.created_at, sa.BigInteger()).label("created_at"),
+    ).where(
+        m.run_pk == sa.bindparam("run_pk"),
+        m.task_pk == sa.bindparam("task_pk") if on_task else m.task_pk.is_(None),
+    )
+    if by_attempt:
+        stmt = stmt.where(m.attempt == sa.bindparam("attempt"))
+    if by_field:
+        stmt = stmt.where(m.field_name == sa.bindparam("field_name"))
+    if after:
+        stmt = stmt.where(m.pk > sa.bindparam("after"))
+    return stmt.order_by(m.pk).limit(sa.bindparam("limit", type_=sa.Integer()))
+
+
+def _metadata_query(
+    keys: Keys,
+    target: Pathspec,
+    limit: int,
+    after: int | None,
+    attempt: int | None,
+    field_name: str | None,
+) -> tuple[Any, dict[str, Any]]:
+    task_pk = keys.task_pk(target) if target.level is Level.TASK else None
+    values = {
+        "run_pk": keys.run_pk,
+        "task_pk": task_pk,
+        "attempt": attempt,
+        "field_name": field_name,
+        "after": after,
+        "limit": limit,
+    }
+    stmt = _metadata_select(
+        task_pk is not None, attempt is not None, field_name is not None, after is not None
+    )
+    return stmt, {key: value for key, value in values.items() if value is not None}
+
+
 def metadata_stmt(
     keys: Keys,
     target: Pathspec,
@@ -81,21 +131,10 @@ def metadata_stmt(
     attempt: int | None = None,
     field_name: str | None = None,
 ) -> Any:
-    """The statement behind ``find_metadata``, on ``metadata_entries (run_pk, task_pk, pk)``."""
-    task_pk = keys.task_pk(target) if target.level is Level.TASK else None
-    stmt = sa.select(metadata_entries).where(
-        metadata_entries.c.run_pk == keys.run_pk,
-        metadata_entries.c.task_pk == task_pk
-        if task_pk is not None
-        else metadata_entries.c.task_pk.is_(None),
-    )
-    if attempt is not None:
-        stmt = stmt.where(metadata_entries.c.attempt == attempt)
-    if field_name is not None:
-        stmt = stmt.where(metadata_entries.c.field_name == field_name)
-    if after is not None:
-        stmt = stmt.where(metadata_entries.c.pk > after)
-    return stmt.order_by(metadata_entries.c.pk).limit(limit)
+    """The statement behind ``find_metadata``, on ``metadata_entries (run_pk, task_pk, pk)``,
+    with its values bound (for plans)."""
+    stmt, values = _metadata_query(keys, target, limit, after, attempt, field_name)
+    return stmt.params(values)
 
 
 def find_metadata(
@@ -112,21 +151,15 @@ def find_metadata(
             f"('Flow/run_id/step/task_id'), got {str(target)!r}"
         )
     after = decode_cursor("metadata", page.cursor, (int,))
-    rows = keys.conn.execute(
-        metadata_stmt(
-            keys,
-            target,
-            limit=page.limit + 1,
-            after=after[0] if after else None,
-            attempt=attempt,
-            field_name=field_name,
-        )
-    ).all()
+    stmt, values = _metadata_query(
+        keys, target, page.limit + 1, after[0] if after else None, attempt, field_name
+    )
+    rows = keys.conn.execute(stmt, values).all()
     return page_of(
         "metadata",
         rows,
         page.limit,
-        lambda r: [r.pk],
+        lambda r: [r[0]],
         lambda r: codec.metadata_from_row(r, target),
     )
 
