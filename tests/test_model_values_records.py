@@ -373,6 +373,7 @@ def test_records_are_frozen(record: Any) -> None:
                 "foreach_stack",
                 "parent_tasks",
                 "origin_pathspec",
+                "latest_attempt",
             },
         ),
         (

@@ -69,6 +69,10 @@ class CountingStore(SqlStore):
         self._count("get_task")
         return super().get_task(task)
 
+    def get_attempt(self, task: Pathspec, number: int | None = None) -> Any:
+        self._count("get_attempt")
+        return super().get_attempt(task, number)
+
     def find_artifacts(
         self, task: Pathspec, page: PageRequest | None = None, *, attempt: int | None = None
     ) -> Page[Any]:

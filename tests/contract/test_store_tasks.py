@@ -128,9 +128,12 @@ def test_attempts(store: MetadataStore) -> None:
     assert store.finish_attempt(AttemptEnd(task, 0, Status.FAILED, exception=boom)) == ended
     with pytest.raises(InvalidTransition):
         store.finish_attempt(AttemptEnd(task, 0, Status.SUCCEEDED))
+    assert store.get_task(task).latest_attempt == 0
     store.start_attempt(NewAttempt(task, 1))
+    assert store.get_task(task).latest_attempt == 1  # known as soon as it starts
     store.finish_attempt(AttemptEnd(task, 1, Status.SUCCEEDED))
     assert store.get_attempt(task).number == 1
+    assert [t.latest_attempt for t in store.find_tasks(task.parent)] == [1]
     assert store.get_attempt(task, 0) == ended
     assert [a.number for a in store.find_attempts(task)] == [0, 1]
     with pytest.raises(AlreadyExists, match="has an attempt 1 already"):
@@ -146,6 +149,7 @@ def test_a_task_without_attempts(store: MetadataStore) -> None:
     with pytest.raises(NotFound, match="has no attempts yet"):
         store.get_attempt(task)
     assert store.find_attempts(task).items == ()
+    assert store.get_task(task).latest_attempt is None
 
 
 def test_a_step_finished_when_its_latest_task_did(store: MetadataStore) -> None:

@@ -171,8 +171,8 @@ class Task(RunScoped, Container[DataArtifact]):
         no attempt, e.g. before it started)."""
         if self._asked is not None:
             return self._asked
-        attempt = self._attempt_record()
-        return None if attempt is None else attempt.number
+        # The task's record names its latest attempt (read again while it can change).
+        return self._fresh().latest_attempt
 
     @property
     def status(self) -> Status:

@@ -249,6 +249,8 @@ class TaskRecord:
         foreach_stack: Its place in each enclosing foreach, outermost first.
         parent_tasks: The tasks whose output it took.
         origin_pathspec: The task it was cloned from by a resume, if any.
+        latest_attempt: The number of its latest attempt, ``None`` before its first
+            attempt starts (and for a task cloned by a resume, which has none).
     """
 
     pathspec: Pathspec
@@ -258,6 +260,7 @@ class TaskRecord:
     foreach_stack: tuple[ForeachFrame, ...] = ()
     parent_tasks: tuple[Pathspec, ...] = ()
     origin_pathspec: Pathspec | None = None
+    latest_attempt: int | None = None
 
     @property
     def task_id(self) -> str:

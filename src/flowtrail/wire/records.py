@@ -347,6 +347,7 @@ class TaskModel(WireModel):
     foreach_stack: list[ForeachFrameModel] = Field(default_factory=list)
     parent_tasks: list[Str] = Field(default_factory=list)
     origin_pathspec: Str | None = None
+    latest_attempt: Int | None = None
 
     @classmethod
     def of(cls, r: TaskRecord) -> TaskModel:
@@ -359,6 +360,7 @@ class TaskModel(WireModel):
             foreach_stack=[ForeachFrameModel.of(f) for f in r.foreach_stack],
             parent_tasks=[str(p) for p in r.parent_tasks],
             origin_pathspec=None if r.origin_pathspec is None else str(r.origin_pathspec),
+            latest_attempt=r.latest_attempt,
         )
 
     def to_record(self) -> TaskRecord:
@@ -375,6 +377,7 @@ class TaskModel(WireModel):
                 if self.origin_pathspec is None
                 else Pathspec.parse(self.origin_pathspec, Level.TASK)
             ),
+            latest_attempt=self.latest_attempt,
         )
 
 

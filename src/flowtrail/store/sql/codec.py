@@ -254,6 +254,7 @@ def task_from_row(row: Row[Any], run: Pathspec, step_name: str) -> TaskRecord:
         ),
         parent_tasks=tuple(Pathspec.parse(p) for p in row.parent_tasks),
         origin_pathspec=Pathspec.parse(row.origin_pathspec) if row.origin_pathspec else None,
+        latest_attempt=row.latest_attempt,
     )
 
 

@@ -187,7 +187,15 @@ def create_tasks(
 
 
 def _task_select() -> Any:
-    return sa.select(tasks, steps.c.name.label("step_name")).join(
+    # The latest attempt's number comes with the task, on the attempts' key (task_pk,
+    # number): a reader of the task's current attempt needs no read of its own.
+    latest = (
+        sa.select(sa.func.max(attempts.c.number))
+        .where(attempts.c.task_pk == tasks.c.pk)
+        .scalar_subquery()
+        .label("latest_attempt")
+    )
+    return sa.select(tasks, steps.c.name.label("step_name"), latest).join(
         steps, steps.c.pk == tasks.c.step_pk
     )
 
