@@ -115,20 +115,18 @@ def test_a_run_object_is_one_statement(counting: tuple[CountingStore, Provider])
     assert len(seen) == 4, seen
 
 
-def test_a_tasks_metadata_is_two_reads_of_two_statements(
-    counting: tuple[CountingStore, Provider],
-) -> None:
+def test_a_tasks_metadata_is_two_reads(counting: tuple[CountingStore, Provider]) -> None:
     store, provider = counting
     task = "TrainFlow/1/end/6"
-    # namespace(None): the task (with its latest attempt's number), then its metadata; each
-    # read resolves the run and the task in one statement, then reads.
+    # namespace(None): the task, its keys, row and latest attempt's number in one statement;
+    # then its metadata, the run and the task resolved in one statement, then read.
     everyone = {"provider": provider, "_current_namespace": None}
     seen = cost(store, lambda: Task(task, **everyone).metadata_dict)
-    assert len(seen) == 6, seen
+    assert len(seen) == 5, seen
     assert seen.count("BEGIN") == 2
     assert store.calls["get_attempt"] == 0
     # In a namespace, the task's run is read once more for the check.
-    assert len(cost(store, lambda: Task(task, **alice(provider)).metadata_dict)) == 8
+    assert len(cost(store, lambda: Task(task, **alice(provider)).metadata_dict)) == 7
     meta = Task(task, **alice(provider)).metadata_dict
     assert meta["attempt"] == 0
 

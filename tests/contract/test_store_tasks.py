@@ -78,8 +78,12 @@ def test_task_record_round_trip_and_lookup(store: MetadataStore) -> None:
     assert task.origin_pathspec == Pathspec.parse("F/0/join/3")
     with pytest.raises(NotFound, match="is in step 'join'"):
         store.get_task(run.pathspec.child("start").child("7"))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="task 'F/1/join/99' does not exist"):
         store.get_task(join.child("99"))
+    with pytest.raises(NotFound, match="run 'F/9' does not exist"):
+        store.get_task(Pathspec.parse("F/9/join/7"))
+    with pytest.raises(NotFound, match="flow 'Nope' does not exist"):
+        store.get_task(Pathspec.parse("Nope/1/join/7"))
 
 
 def test_task_ids_are_unique_in_a_run(store: MetadataStore) -> None:

@@ -213,19 +213,32 @@ _TASK_PK = (
     .where(tasks.c.run_pk == sa.bindparam("run_pk"), tasks.c.task_id == sa.bindparam("task_id"))
 )
 
-_RUN_AND_TASK_KEYS = (
-    sa.select(
-        runs.c.pk, runs.c.flow_pk, tasks.c.pk.label("task_pk"), steps.c.name.label("step_name")
-    )
-    .select_from(
-        runs.join(flows, flows.c.pk == runs.c.flow_pk)
-        .outerjoin(
-            tasks, sa.and_(tasks.c.run_pk == runs.c.pk, tasks.c.task_id == sa.bindparam("task_id"))
+
+def run_and_task_keys(*columns: Any) -> Any:
+    """The statement that resolves a run and one of its tasks by name (the task's columns
+    ``NULL`` when the run has no such task), selecting ``columns`` of ``tasks`` and
+    ``steps`` besides the keys: see :meth:`Keys.for_path`."""
+    return (
+        sa.select(
+            runs.c.pk,
+            runs.c.flow_pk,
+            tasks.c.pk.label("task_pk"),
+            steps.c.name.label("step_name"),
+            *columns,
         )
-        .outerjoin(steps, steps.c.pk == tasks.c.step_pk)
+        .select_from(
+            runs.join(flows, flows.c.pk == runs.c.flow_pk)
+            .outerjoin(
+                tasks,
+                sa.and_(tasks.c.run_pk == runs.c.pk, tasks.c.task_id == sa.bindparam("task_id")),
+            )
+            .outerjoin(steps, steps.c.pk == tasks.c.step_pk)
+        )
+        .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
     )
-    .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
-)
+
+
+_RUN_AND_TASK_KEYS = run_and_task_keys()
 
 
 @dataclass
@@ -262,17 +275,28 @@ class Keys:
         """
         if pathspec.task_id is None:
             return cls.for_run(conn, pathspec.truncate(Level.RUN))
-        run = pathspec.truncate(Level.RUN)
+        return cls.with_task_row(conn, pathspec, _RUN_AND_TASK_KEYS)[0]
+
+    @classmethod
+    def with_task_row(cls, conn: Connection, task: Pathspec, stmt: Any) -> tuple[Keys, Row[Any]]:
+        """Resolve the run and the task of ``task`` (a task or an artifact pathspec) with
+        ``stmt``, a :func:`run_and_task_keys` statement, and return its row too: the task's
+        own columns come with its keys.
+
+        Raises:
+            NotFound: no such run (a missing task is reported by :meth:`task_pk`).
+        """
+        assert task.task_id is not None
+        run = task.truncate(Level.RUN)
         row = conn.execute(
-            _RUN_AND_TASK_KEYS,
-            {"flow": run.flow, "run_id": run.run_id, "task_id": pathspec.task_id},
+            stmt, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
         ).one_or_none()
         if row is None:
             _missing_run(conn, run)
         keys = cls(conn, run, int(row.pk), int(row.flow_pk))
         if row.task_pk is not None:
-            keys._tasks[pathspec.task_id] = (int(row.task_pk), row.step_name)
-        return keys
+            keys._tasks[task.task_id] = (int(row.task_pk), row.step_name)
+        return keys, row
 
     def step_pk(self, step: Pathspec) -> int:
         """The key of a step of this run.

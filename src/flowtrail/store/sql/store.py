@@ -283,8 +283,8 @@ class SqlStore(MetadataStore):
 
     def get_task(self, task: Pathspec) -> TaskRecord:
         task.expect(Level.TASK)
-        with self._keys(task, write=False) as keys:
-            return tasks.get_task(keys, task)
+        with self._read() as conn:
+            return tasks.read_task(conn, task)
 
     def find_tasks(self, scope: Pathspec, page: PageRequest | None = None) -> Page[TaskRecord]:
         if scope.level not in (Level.RUN, Level.STEP):

@@ -30,7 +30,7 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values, insert_returning
-from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.lookup import Keys, run_and_task_keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
 
@@ -47,6 +47,7 @@ __all__ = [
     "get_attempt",
     "get_step",
     "get_task",
+    "read_task",
     "set_task_statuses",
     "start_attempts",
 ]
@@ -186,27 +187,46 @@ def create_tasks(
         bulk_insert(keys.conn, task_edges, edges)
 
 
-def _task_select() -> Any:
+def _latest_attempt() -> Any:
     # The latest attempt's number comes with the task, on the attempts' key (task_pk,
     # number): a reader of the task's current attempt needs no read of its own.
-    latest = (
+    return (
         sa.select(sa.func.max(attempts.c.number))
         .where(attempts.c.task_pk == tasks.c.pk)
         .scalar_subquery()
         .label("latest_attempt")
     )
-    return sa.select(tasks, steps.c.name.label("step_name"), latest).join(
+
+
+def _task_select() -> Any:
+    return sa.select(tasks, steps.c.name.label("step_name"), _latest_attempt()).join(
         steps, steps.c.pk == tasks.c.step_pk
     )
 
 
 # Point reads built once, with bind parameters (see flowtrail.store.sql.lookup).
 _GET_TASK = _task_select().where(tasks.c.pk == sa.bindparam("pk"))
+#: A task by its pathspec: its run's keys, its key and its columns in one statement.
+_TASK_BY_PATH = run_and_task_keys(
+    *(c for c in tasks.c if c.name not in ("pk", "run_pk", "step_pk")),
+    _latest_attempt(),
+)
 
 
 def get_task(keys: Keys, task: Pathspec) -> TaskRecord:
     """The task ``Flow/run_id/step/task_id``."""
     row = keys.conn.execute(_GET_TASK, {"pk": keys.task_pk(task)}).one()
+    return codec.task_from_row(row, keys.run, row.step_name)
+
+
+def read_task(conn: Connection, task: Pathspec) -> TaskRecord:
+    """The task ``Flow/run_id/step/task_id`` in one statement (its keys and its row).
+
+    Raises:
+        NotFound: no such run, or no such task in that step.
+    """
+    keys, row = Keys.with_task_row(conn, task, _TASK_BY_PATH)
+    keys.task_pk(task)  # raises when the run has no such task, or not in that step
     return codec.task_from_row(row, keys.run, row.step_name)
 
 
