@@ -41,7 +41,7 @@ from flowtrail.store.sql.schema import (
     tasks,
 )
 from flowtrail.store.sql.search import find_runs_stmt
-from flowtrail.store.sql.tasks import attempts_of_tasks_stmt, find_tasks_stmt
+from flowtrail.store.sql.tasks import attempts_of_tasks_stmt, find_tasks_stmt, read_task_stmt
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.slow
@@ -284,6 +284,7 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         "attempts of a batch's tasks": lambda c: attempts_of_tasks_stmt(
             c, [2 * i for i in range(49_000, 49_200, 5)]
         ),
+        "a task by its pathspec": lambda c: read_task_stmt(task),
         "metadata of a task": lambda c: metadata_stmt(keys(c), task, limit=100, after=None),
         "artifacts of a task": lambda c: artifacts_stmt(
             keys(c), task, attempt=None, limit=100, after=None

@@ -48,6 +48,7 @@ __all__ = [
     "get_step",
     "get_task",
     "read_task",
+    "read_task_stmt",
     "set_task_statuses",
     "start_attempts",
 ]
@@ -217,6 +218,12 @@ def get_task(keys: Keys, task: Pathspec) -> TaskRecord:
     """The task ``Flow/run_id/step/task_id``."""
     row = keys.conn.execute(_GET_TASK, {"pk": keys.task_pk(task)}).one()
     return codec.task_from_row(row, keys.run, row.step_name)
+
+
+def read_task_stmt(task: Pathspec) -> Any:
+    """The statement of :func:`read_task` with its values in it (for plans)."""
+    run = task.truncate(Level.RUN)
+    return _TASK_BY_PATH.params(flow=run.flow, run_id=run.run_id, task_id=task.task_id)
 
 
 def read_task(conn: Connection, task: Pathspec) -> TaskRecord:
