@@ -29,6 +29,7 @@ from flowtrail.model import (
 )
 from flowtrail.model.limits import MAX_EPOCH_MS, MAX_HEARTBEAT_TIMEOUT, MIN_EPOCH_MS
 from flowtrail.store import MetadataStore
+from flowtrail.store import CURSOR_ARGUMENT
 from flowtrail.store.sql.paging import encode_cursor
 from tests.contract.history import run_with_task
 
@@ -128,7 +129,8 @@ def test_forged_cursors_are_invalid_arguments(store: MetadataStore, cursor: str)
     ]:
         try:
             call(PageRequest(10, cursor))
-        except InvalidArgument:
+        except InvalidArgument as exc:
+            assert exc.details.get("argument") == CURSOR_ARGUMENT, exc.details
             continue
         except FlowtrailError as exc:  # pragma: no cover - the failure message says which
             pytest.fail(f"{type(exc).__name__} instead of InvalidArgument: {exc}")

@@ -289,6 +289,28 @@ def test_every_listing_has_a_limit_parameter(client: TestClient) -> None:
         assert params["limit"]["schema"]["maximum"] == 1000, name
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/flows", {}),
+        ("/api/v1/runs", {"flow": "F"}),
+        ("/api/v1/runs", {"flow": "F", "where": "status = 'failed'", "order_by": "-run_id"}),
+        ("/api/v1/steps", {"pathspec": "F/1"}),
+        ("/api/v1/metadata", {"pathspec": "F/1"}),
+    ],
+)
+def test_a_forged_cursor_names_the_query_field(
+    client: TestClient, path: str, params: dict[str, str]
+) -> None:
+    HttpStore(client).create_run(NewRun("F"))
+    response = client.get(path, params={"cursor": "not a cursor", **params})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_argument"
+    assert error["details"]["field_path"] == "query.cursor"
+    assert error["message"].startswith("query.cursor: expected a cursor returned by a ")
+
+
 def test_pages_through_http_follow_the_cursor(client: TestClient) -> None:
     store = HttpStore(client)
     for _ in range(5):

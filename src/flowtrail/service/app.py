@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from flowtrail.blobs import BlobStore
-from flowtrail.errors import FlowtrailError, NotFound, Unauthorized
+from flowtrail.errors import FlowtrailError, InvalidArgument, NotFound, Unauthorized
 from flowtrail.service import blobs as blob_routes
 from flowtrail.service import reads, writes
 from flowtrail.service.auth import Role
@@ -22,8 +22,9 @@ from flowtrail.service.config import ServiceConfig
 from flowtrail.service.deps import AppState, need
 from flowtrail.service.metrics import ServiceMetrics
 from flowtrail.service.middleware import ObserveMiddleware
-from flowtrail.store.base import MetadataStore
+from flowtrail.store.base import CURSOR_ARGUMENT, MetadataStore
 from flowtrail.wire import API_VERSION, ErrorEnvelope
+from flowtrail.wire.base import field_error
 
 __all__ = ["create_app"]
 
@@ -110,6 +111,8 @@ async def _flowtrail_error(request: Request, exc: FlowtrailError) -> Response:
         headers = {"WWW-Authenticate": 'Bearer realm="flowtrail"'}
     if exc.http_status >= 500:
         _log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    if isinstance(exc, InvalidArgument) and exc.details.get("argument") == CURSOR_ARGUMENT:
+        exc = field_error("query.cursor", exc)  # the store's argument is a query parameter
     envelope = ErrorEnvelope.of(exc)
     if request.method == "HEAD":
         # No body, but the type the body would have, as the document says.

@@ -10,7 +10,10 @@ General rules, which every method follows:
   and so does any write that names a missing parent (a task of an unknown step).
 * ``find_*`` returns a :class:`~flowtrail.model.Page`: at most ``page.limit`` items, newest
   first unless the method says otherwise, with keyset pagination: a cursor stays valid while
-  new objects are added (they appear on earlier pages, never twice).
+  new objects are added (they appear on earlier pages, never twice). A cursor no listing of
+  the store returned (malformed, forged, or another listing's) raises
+  :class:`~flowtrail.errors.InvalidArgument` with ``details["argument"]`` set to
+  :data:`CURSOR_ARGUMENT`.
 * Every write is atomic: it is applied whole or not at all. A write that fails leaves
   nothing half-written.
 * Status changes are checked against :data:`flowtrail.model.TRANSITIONS`
@@ -61,7 +64,11 @@ from flowtrail.model import (
     TaskRecord,
 )
 
-__all__ = ["MetadataStore"]
+__all__ = ["CURSOR_ARGUMENT", "MetadataStore"]
+
+#: ``details["argument"]`` of the :class:`~flowtrail.errors.InvalidArgument` a refused page
+#: cursor raises: the service names the field ``query.cursor`` from it.
+CURSOR_ARGUMENT = "cursor"
 
 
 class MetadataStore(abc.ABC):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flowtrail.errors import InvalidArgument
 from flowtrail.model import Page
+from flowtrail.store.base import CURSOR_ARGUMENT
 
 __all__ = ["decode_cursor", "encode_cursor", "page_of"]
 
@@ -43,7 +44,8 @@ def decode_cursor(
             only when named: ``int`` excludes it).
 
     Raises:
-        InvalidArgument: the cursor is malformed, forged, or belongs to another listing.
+        InvalidArgument: the cursor is malformed, forged, or belongs to another listing;
+            ``details["argument"]`` is ``"cursor"`` (the service names ``query.cursor``).
     """
     if cursor is None:
         return None
@@ -52,16 +54,20 @@ def decode_cursor(
         padded = cursor + "=" * (-len(cursor) % 4)
         kind, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, binascii.Error):
-        raise InvalidArgument(f"{expected}, got {cursor!r:.60}") from None
+        raise _refused(f"{expected}, got {cursor!r:.60}") from None
     if kind != listing:
-        raise InvalidArgument(f"{expected}, got one of a {kind!r:.40} listing")
+        raise _refused(f"{expected}, got one of a {kind!r:.40} listing")
     if (
         not isinstance(key, list)
         or len(key) != len(shape)
         or not all(_fits(value, kind) for value, kind in zip(key, shape, strict=False))
     ):
-        raise InvalidArgument(f"{expected}, got a damaged one: {cursor!r:.60}")
+        raise _refused(f"{expected}, got a damaged one: {cursor!r:.60}")
     return key
+
+
+def _refused(message: str) -> InvalidArgument:
+    return InvalidArgument(message, details={"argument": CURSOR_ARGUMENT})
 
 
 def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
