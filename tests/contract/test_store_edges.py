@@ -28,8 +28,7 @@ from flowtrail.model import (
     from_epoch_ms,
 )
 from flowtrail.model.limits import MAX_EPOCH_MS, MAX_HEARTBEAT_TIMEOUT, MIN_EPOCH_MS
-from flowtrail.store import MetadataStore
-from flowtrail.store import CURSOR_ARGUMENT
+from flowtrail.store import CURSOR_ARGUMENT, MetadataStore
 from flowtrail.store.sql.paging import encode_cursor
 from tests.contract.history import run_with_task
 
