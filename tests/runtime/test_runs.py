@@ -186,6 +186,25 @@ def test_everything_a_step_writes_is_its_log(project: Project) -> None:
     assert "raw on fd" not in done.stdout + done.stderr
 
 
+def test_output_of_a_process_a_step_left_behind_stays_in_that_steps_log(
+    project: Project,
+) -> None:
+    # A process start leaves behind writes while middle runs on the same (only) worker.
+    done = project.run("lingering", "run", "--max-workers", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = project.latest("LingeringFlow").pathspec
+    tasks = {t.pathspec.step: t.pathspec for t in project.tasks(run)}
+    assert project.log(tasks["middle"]) == ["middle begins", "middle ends"]
+    assert project.log(tasks["start"]) == ["start done", "late from start"]
+    assert project.log(tasks["end"]) == ["end"]
+    # The other still holds start's output: the run ended without waiting for it.
+    holder = int((project.path / "lingering.pid").read_text())
+    try:
+        os.kill(holder, 0)  # alive (it gives up after a minute)
+    finally:
+        (project.path / "lingering.exit").touch()
+
+
 def test_a_terminal_gets_the_live_table(project: Project) -> None:
     # A real run on a pseudo-terminal: the rich table per step, the pathspec at both ends.
     import pty

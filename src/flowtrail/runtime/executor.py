@@ -24,7 +24,7 @@ from flowtrail.runtime.messages import (
     TaskOrder,
     TaskResult,
 )
-from flowtrail.runtime.output import OutputPipes
+from flowtrail.runtime.output import OutputPipes, send_fds
 
 __all__ = ["AttemptLost", "Event", "Executor", "LocalExecutor"]
 
@@ -47,7 +47,8 @@ class Executor(abc.ABC):
     positive, :meth:`poll` in its loop, :meth:`stop` for an attempt it gives up on (a timeout,
     a cancelled run), and :meth:`shutdown` at the end. Events of one attempt arrive in order:
     log chunks, then exactly one :class:`TaskResult` or :class:`AttemptLost` — except after
-    :meth:`stop`, after which nothing more is reported for that attempt.
+    :meth:`stop`, after which only log chunks follow. Log chunks may follow an attempt's end:
+    what a process the attempt left behind writes later, while the run goes on.
     """
 
     #: The name recorded in the ``runtime:`` system tag and the ``runtime`` metadata.
@@ -82,20 +83,29 @@ class Executor(abc.ABC):
 
 
 class _Worker:
-    __slots__ = ("conn", "key", "output", "process")
+    __slots__ = ("attempt_output", "conn", "key", "output", "process")
 
     def __init__(self, process: BaseProcess, conn: Connection, output: OutputPipes | None) -> None:
         self.process = process
         self.conn = conn
+        #: The worker's own stdout and stderr (what it writes outside attempts).
         self.output = output
+        #: The pipes of the attempt it runs (fork only: see flowtrail.runtime.output).
+        self.attempt_output: OutputPipes | None = None
         self.key: tuple[str, int] | None = None
+
+    def pipes(self) -> list[OutputPipes]:
+        return [p for p in (self.output, self.attempt_output) if p is not None]
 
     def read_output(self, events: list[Event], fd: int | None = None) -> None:
         """Lines the worker wrote to its stdout and stderr, as its attempt's log: those
         waiting on ``fd``, or with none, everything so far (before its attempt's end)."""
-        if self.output is None:
-            return
-        lines = self.output.drain() if fd is None else self.output.read(fd)
+        lines = []
+        for pipes in self.pipes():
+            if fd is None:
+                lines += pipes.drain()
+            elif fd in pipes.streams:
+                lines += pipes.read(fd)
         if lines and self.key is not None:
             events.append(LogChunk(self.key, tuple(lines)))
 
@@ -149,6 +159,8 @@ class LocalExecutor(Executor):
             raise InvalidArgument(f"max_workers must be an int from 1 to 1024, got {size!r}")
         self.max_workers = size
         self._workers: list[_Worker] = []
+        #: The pipes of ended attempts that a process they left behind still holds open.
+        self._lingering: list[tuple[tuple[str, int], OutputPipes]] = []
         self._ctx: Any = None
         self._args: tuple[Any, ...] = ()
 
@@ -177,7 +189,7 @@ class LocalExecutor(Executor):
             raise
         # The new worker closes the other workers' output pipes it inherits: a process it
         # leaves behind must not keep another worker's pipe open.
-        others = [fd for w in self._workers if w.output is not None for fd in w.output.fds]
+        others = [fd for pipes in self._all_pipes() for fd in pipes.fds]
         process = self._ctx.Process(
             target=_entry,
             args=(child, output, others, *self._args),
@@ -206,31 +218,68 @@ class LocalExecutor(Executor):
                 raise InvalidArgument("submit() with no free worker: check free first")
             idle = self._spawn()
         idle.key = order.key
+        pipes = OutputPipes() if idle.output is not None else None
         # A dead worker cannot take the order: poll() then reports the attempt lost.
         with contextlib.suppress(OSError, ValueError):
             idle.conn.send(order)
+            if pipes is not None:
+                send_fds(idle.conn, pipes.write_fds)
+        if pipes is not None:
+            pipes.forked()  # the worker holds the writing ends now
+            idle.attempt_output = pipes
         return idle.process.pid
+
+    def _all_pipes(self) -> list[OutputPipes]:
+        return [p for w in self._workers for p in w.pipes()] + [p for _, p in self._lingering]
+
+    def _retire(self, worker: _Worker) -> None:
+        """Its attempt has ended and its pipes are drained: pipes a process the attempt
+        left behind still holds are read on, for that attempt; the others are closed."""
+        pipes, worker.attempt_output = worker.attempt_output, None
+        if pipes is None:
+            return
+        if pipes.fds and worker.key is not None:
+            self._lingering.append((worker.key, pipes))
+        else:
+            pipes.close()
+
+    def _read_lingering(self, fd: int, events: list[Event]) -> None:
+        for key, pipes in list(self._lingering):
+            if fd in pipes.streams:
+                lines = pipes.read(fd)
+                if lines:
+                    events.append(LogChunk(key, tuple(lines)))
+                if not pipes.fds:  # every process that held them has closed them
+                    pipes.close()
+                    self._lingering.remove((key, pipes))
+                return
 
     def poll(self, timeout: float) -> list[Event]:
         if not self._workers:
             return []
-        by_handle: dict[Any, _Worker] = {}
+        by_handle: dict[Any, _Worker | None] = {
+            fd: None for _, pipes in self._lingering for fd in pipes.fds
+        }
         for worker in self._workers:
             by_handle[worker.conn] = worker
             by_handle[worker.process.sentinel] = worker
-            for fd in worker.output.fds if worker.output is not None else ():
+            for fd in (fd for pipes in worker.pipes() for fd in pipes.fds):
                 by_handle[fd] = worker
         events: list[Event] = []
         dead: list[_Worker] = []
         for handle in wait(list(by_handle), timeout):
-            worker = by_handle[handle]
-            if worker in dead:
+            owner = by_handle[handle]
+            if owner is None:
+                assert isinstance(handle, int)
+                self._read_lingering(handle, events)
                 continue
-            if handle is worker.conn:
-                if not self._drain(worker, events):
-                    dead.append(worker)
-            elif worker.output is not None and handle in worker.output.streams:
-                worker.read_output(events, handle)  # (a fork's sentinel is an int too)
+            if owner in dead:
+                continue
+            if handle is owner.conn:
+                if not self._drain(owner, events):
+                    dead.append(owner)
+            elif isinstance(handle, int) and any(handle in p.streams for p in owner.pipes()):
+                owner.read_output(events, handle)  # (a fork's sentinel is an int too)
         # A sentinel that wakes the wait is a worker gone, but a process the step forked
         # keeps the worker's pipes and sentinel open after it died: asking every worker's
         # exit status (waitpid) tells in either case, within a poll.
@@ -252,6 +301,7 @@ class LocalExecutor(Executor):
                 if isinstance(message, TaskResult):
                     # Written before the result was sent, so waiting in the pipes now.
                     worker.read_output(events)
+                    self._retire(worker)
                     worker.key = None
                 events.append(message)
         except (EOFError, OSError):
@@ -273,6 +323,7 @@ class LocalExecutor(Executor):
         return []
 
     def _forget(self, worker: _Worker) -> None:
+        self._retire(worker)
         worker.conn.close()
         if worker.output is not None:
             worker.output.close()
@@ -292,3 +343,6 @@ class LocalExecutor(Executor):
                 worker.process.kill()
                 worker.process.join(timeout=2)
             self._forget(worker)
+        for _, pipes in self._lingering:
+            pipes.close()  # the run is over: what is written from now on is nobody's log
+        self._lingering.clear()

@@ -4,6 +4,11 @@ A worker's stdout and stderr are pipes to the process that started it, so everyt
 writes is its attempt's log: ``print``, a subprocess it starts, a C extension, a logging
 handler made at import time, and the last words of a worker that crashes. The reading side
 turns the bytes into timestamped lines.
+
+Each attempt gets pipes of its own: the scheduler's side makes them and passes their writing
+ends over the worker's connection (:func:`send_fds`), and the worker makes them its fds 1
+and 2 for the attempt only (:func:`AttemptOutput`). A process the step leaves behind keeps
+the attempt's pipes, so what it writes later is still that attempt's, never the next one's.
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 import sys
+from collections.abc import Iterator, Sequence
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
 
 from flowtrail.model import to_epoch_ms, utc_now
 
-__all__ = ["OutputPipes", "attach_output"]
+__all__ = ["OutputPipes", "attach_output", "attempt_output", "receive_fds", "send_fds"]
 
 #: A line longer than this is cut into pieces of this size (a writer that never ends a
 #: line must not grow a buffer without bound).
@@ -122,6 +131,44 @@ def attach_output(pipes: OutputPipes) -> None:
     os.close(err_w)
     sys.stdout = _text(1)
     sys.stderr = _text(2)
+
+
+def send_fds(conn: Connection, fds: Sequence[int]) -> None:
+    """Pass file descriptors to the process at the other end of ``conn`` (a Unix socket
+    pair, as ``multiprocessing.Pipe`` makes on POSIX), after the message they go with."""
+    with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        reduction.sendfds(sock, list(fds))
+
+
+def receive_fds(conn: Connection, count: int) -> list[int]:
+    """The ``count`` file descriptors :func:`send_fds` passed over ``conn``."""
+    with socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        return list(reduction.recvfds(sock, count))
+
+
+@contextlib.contextmanager
+def attempt_output(fds: Sequence[int]) -> Iterator[None]:
+    """In the worker, for one attempt: the writing ends ``fds`` (stdout, stderr) become file
+    descriptors 1 and 2; after it, 1 and 2 are the worker's own pipes again, so the
+    attempt's pipes stay open only in processes the step left behind."""
+    own = (os.dup(1), os.dup(2))
+    try:
+        _flush_streams()
+        for fd, target in zip(fds, (1, 2), strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+        yield
+    finally:
+        _flush_streams()
+        for fd, target in zip(own, (1, 2), strict=True):
+            os.dup2(fd, target)
+            os.close(fd)
+
+
+def _flush_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _text(fd: int) -> io.TextIOWrapper:

@@ -161,6 +161,9 @@ class Scheduler:
         self._ready: collections.deque[_Task] = collections.deque()
         self._waiting: list[_Task] = []  # retries not yet due
         self._running: dict[tuple[str, int], _Task] = {}
+        #: Attempts that ended, for the log lines a process they left behind writes later:
+        #: the task, the attempt and the next seq of each stream.
+        self._ended: dict[tuple[str, int], tuple[Pathspec, int, dict[str, int]]] = {}
         self._joins: dict[tuple[str, tuple[int, ...]], list[tuple[_Task, View]]] = {}
         self._failed: tuple[Pathspec, ExceptionInfo] | None = None
         self._cancel: str | None = None
@@ -243,6 +246,8 @@ class Scheduler:
             self.recorder.task_status(TaskStatusChange(task.pathspec, Status.CANCELLED, now))
         for task in [*self._ready, *self._waiting]:
             self.recorder.task_status(TaskStatusChange(task.pathspec, Status.CANCELLED, now))
+        for task in self._running.values():
+            self._attempt_over(task)
         self._running.clear()
         self._ready.clear()
         self._waiting.clear()
@@ -361,7 +366,7 @@ class Scheduler:
             if limit is not None and now - task.started > limit:
                 for event in self.executor.stop(key):
                     self._handle(event)  # its last lines and metadata
-                del self._running[key]
+                self._attempt_over(self._running.pop(key))
                 error = StepTimeout(
                     f"step {task.node.name!r} timed out after {limit:g} seconds "
                     f"({task.options.timeout_source})"
@@ -386,6 +391,7 @@ class Scheduler:
         task = self._running.pop(event.key, None)
         if task is None:
             return  # an attempt already given up on (timed out, cancelled)
+        self._attempt_over(task)
         if isinstance(event, AttemptLost):
             error = WorkerDied(
                 f"step {task.node.name!r}: attempt {task.attempt} of {task.pathspec} failed: "
@@ -404,16 +410,23 @@ class Scheduler:
             assert event.exception is not None
             self._attempt_failed(task, event.exception, event.exception_blob, note="")
 
+    def _attempt_over(self, task: _Task) -> None:
+        """Note an attempt that left the running ones (before a retry takes its number)."""
+        self._ended[task.key] = (task.pathspec, task.attempt, dict(task.log_seq))
+
     def _logs(self, chunk: LogChunk) -> None:
         task = self._running.get(chunk.key)
-        if task is None:
+        # An ended attempt's lines: a process it left behind writes on.
+        target = (task.pathspec, task.attempt, task.log_seq) if task else self._ended.get(chunk.key)
+        if target is None:
             return
+        pathspec, attempt, seqs = target
         lines = []
         for stream, text, stamp in chunk.lines:
-            seq = task.log_seq.get(stream, 0)
-            task.log_seq[stream] = seq + 1
+            seq = seqs.get(stream, 0)
+            seqs[stream] = seq + 1
             lines.append(
-                NewLogLine(task.pathspec, task.attempt, stream, seq, text, from_epoch_ms(stamp))  # type: ignore[arg-type]
+                NewLogLine(pathspec, attempt, stream, seq, text, from_epoch_ms(stamp))  # type: ignore[arg-type]
             )
         self.recorder.log_lines(lines)
 

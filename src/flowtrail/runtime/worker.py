@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from contextlib import AbstractContextManager, nullcontext
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -33,6 +34,7 @@ from flowtrail.runtime.messages import (
     exception_info,
     pickled_exception,
 )
+from flowtrail.runtime.output import attempt_output, receive_fds
 from flowtrail.runtime.spec import FlowSpec, Inputs, _TaskState
 
 __all__ = ["run_worker"]
@@ -155,13 +157,18 @@ def run_worker(
         if order is None:
             return
         channel.key = order.key
-        if isinstance(order, CallOrder):
-            result = run_call(order, blobs, load)
-        else:
-            assert flow_cls is not None, "a step order needs its flow"
-            assert graph is not None, "a step order needs its graph"
-            result = _attempt(order, flow_cls, graph, run, blobs, load, channel)
-        _flush()
+        # With fds attached, the order comes with the attempt's own output pipes.
+        output: AbstractContextManager[None] = (
+            attempt_output(receive_fds(conn, 2)) if fds_attached else nullcontext()
+        )
+        with output:
+            if isinstance(order, CallOrder):
+                result = run_call(order, blobs, load)
+            else:
+                assert flow_cls is not None, "a step order needs its flow"
+                assert graph is not None, "a step order needs its graph"
+                result = _attempt(order, flow_cls, graph, run, blobs, load, channel)
+            _flush()
         channel.key = None
         channel.send(result)
 
