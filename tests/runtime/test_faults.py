@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flowtrail.model import Pathspec, Status
+from flowtrail.model import LogStream, Pathspec, Status
 
 from .conftest import Project
 
@@ -90,6 +90,9 @@ def test_an_exception_is_recorded_on_every_attempt(project: Project) -> None:
         assert attempt.exception.type == "ValueError"
         assert attempt.exception.message == f"bad value on attempt {number}"
         assert 'raise ValueError(f"bad value' in attempt.exception.traceback
+        # Each attempt's log counts its lines from 0.
+        lines = project.store.read_log_lines(work, attempt=number, stream=LogStream.STDOUT)
+        assert [(line.seq, line.text) for line in lines] == [(0, f"attempt {number}")]
     assert project.store.get_task(work).status is Status.FAILED
     # The failing task and its exception are printed.
     assert f"task {work} failed: ValueError: bad value on attempt 1" in done.stdout

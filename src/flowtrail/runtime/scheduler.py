@@ -321,6 +321,7 @@ class Scheduler:
             started = utc_now()
             pid = self.executor.submit(order)
             task.started = time.monotonic()
+            task.log_seq = {}  # each attempt's log counts its lines from 0
             self._running[task.key] = task
             if task.attempt == 0:
                 self.recorder.task_status(TaskStatusChange(task.pathspec, Status.RUNNING, started))
