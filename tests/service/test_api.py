@@ -7,6 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+import flowtrail
 from flowtrail.errors import (
     AlreadyExists,
     InvalidPathspec,
@@ -39,7 +40,7 @@ from flowtrail.wire import BatchModel
 def test_ping_answers_with_the_version(client: TestClient) -> None:
     response = client.get("/ping")
     assert response.status_code == 200
-    assert response.json()["version"] == "0.1.0"
+    assert response.json()["version"] == flowtrail.__version__ == "0.1.0"
     assert response.json()["api"] == "v1"
 
 

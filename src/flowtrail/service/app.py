@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from flowtrail._version import __version__
 from flowtrail.blobs import BlobStore
 from flowtrail.errors import FlowtrailError, InvalidArgument, NotFound, Unauthorized
 from flowtrail.service import blobs as blob_routes
@@ -31,15 +32,6 @@ __all__ = ["create_app"]
 _log = logging.getLogger("flowtrail.service")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("flowtrail")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
-
-
 def create_app(
     store: MetadataStore, blobs: BlobStore | None = None, config: ServiceConfig | None = None
 ) -> FastAPI:
@@ -56,7 +48,7 @@ def create_app(
         The ASGI app: ``/api/v1/...``, ``/ping``, ``/metrics``, ``/openapi.json``, ``/docs``.
     """
     config = config or ServiceConfig()
-    version = _version()
+    version = __version__  # the one place it is kept (an installed package's metadata may lag)
     metrics = ServiceMetrics(store, config.metrics_dir)
 
     @asynccontextmanager
