@@ -274,6 +274,22 @@ def test_local_at_path_and_bare_paths_are_absolute_against_cwd(cwd: Path) -> Non
     assert bare.home == cwd.parent / "elsewhere"
 
 
+def test_local_at_a_folder_holding_a_home_means_that_home(cwd: Path) -> None:
+    project = cwd / "project"
+    (project / ".flowtrail").mkdir(parents=True)
+    assert resolve_settings(metadata=f"local@{project}", env={}, cwd=cwd).home == (
+        project / ".flowtrail"
+    )
+    assert resolve_settings(metadata="./project", env={}, cwd=cwd).home == project / ".flowtrail"
+    # A folder that is a home itself (its database is there) is taken as given.
+    (project / "flowtrail.db").touch()
+    assert resolve_settings(metadata=f"local@{project}", env={}, cwd=cwd).home == project
+    named = project / ".flowtrail" / ".flowtrail"
+    named.mkdir()
+    home = resolve_settings(metadata=f"local@{project / '.flowtrail'}", env={}, cwd=cwd).home
+    assert home == project / ".flowtrail"
+
+
 # --- profiles ---------------------------------------------------------------------------------
 
 PROFILES = """

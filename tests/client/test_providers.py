@@ -139,8 +139,38 @@ def test_switching_to_the_same_stores_keeps_them_open(history: History) -> None:
     provider = current_provider()
     store = provider.store
     metadata(str(history.home))  # a path: the same home as local@
-    assert current_provider() is provider
     assert current_provider().store is store
+
+
+def test_switching_to_the_same_stores_describes_what_was_asked(history: History) -> None:
+    store = current_provider().store
+    database = f"sql@sqlite:///{history.home / 'flowtrail.db'}"
+    assert metadata(database) == database  # the same database as local@, named as asked
+    assert get_metadata() == database
+    assert current_provider().store is store
+    assert metadata(f"local@{history.home}") == f"local@{history.home}"
+    assert get_metadata() == f"local@{history.home}"
+    assert [r.id for r in Flow("TrainFlow")] == ["5", "4", "2", "1"]
+
+
+def test_local_at_the_folder_holding_the_home_reads_that_home(history: History) -> None:
+    # As Metaflow's local@PATH names the folder holding .metaflow.
+    assert metadata(f"local@{history.home.parent}") == f"local@{history.home}"
+    assert [r.id for r in Flow("TrainFlow")] == ["5", "4", "2", "1"]
+
+
+def test_a_folder_without_history_says_so(history: History, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    metadata(f"local@{empty}")
+    with pytest.raises(
+        NotFound, match=r"nothing has been recorded in .*empty \(it holds no history\)"
+    ):
+        Flow("TrainFlow")
+    metadata(f"local@{tmp_path / 'absent'}")
+    with pytest.raises(NotFound, match=r"absent \(it does not exist\)"):
+        Flow("TrainFlow")
+    assert not (tmp_path / "absent").exists()
 
 
 def test_switching_closes_the_old_stores_and_old_objects_still_work(

@@ -31,8 +31,9 @@ class NothingRecorded(SqlStore):
         self._home = home
 
     def _missing(self, exc: NotFound) -> NotFound:
+        why = "it holds no history" if self._home.is_dir() else "it does not exist"
         return NotFound(
-            f"{exc.message}: nothing has been recorded in {self._home} (it does not exist); "
+            f"{exc.message}: nothing has been recorded in {self._home} ({why}); "
             f"run a flow there, or choose another provider with metadata('local@PATH')",
             details={**exc.details, "home": str(self._home)},
         )

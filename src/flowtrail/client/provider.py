@@ -132,6 +132,15 @@ class Provider:
                 )
             return self._blobs
 
+    def _take_stores(self, other: Provider) -> None:
+        """Take over the stores ``other`` opened itself, when this one has opened none
+        (``other`` names the same stores and opens them again if it is used again)."""
+        with self._lock, other._lock:
+            if self._store is None and other._owns_store and other._store is not None:
+                self._store, other._store = other._store, None
+            if self._blobs is None and other._owns_blobs and other._blobs is not None:
+                self._blobs, other._blobs = other._blobs, None
+
     def close(self) -> None:
         """Close the stores this provider opened itself. Idempotent."""
         with self._lock:
@@ -188,11 +197,10 @@ def _switch(provider: Provider) -> str:
         old, _current = _current, provider
         if old is not None and old is not provider:
             if old.key == provider.key:
-                # The same stores: keep the open ones, take the new settings' sources.
-                _current = old
+                provider._take_stores(old)  # the same stores: the open ones move over
             else:
                 old.close()
-        return _current.describe()
+        return provider.describe()
 
 
 def metadata(ms: str) -> str:

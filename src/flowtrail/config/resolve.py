@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flowtrail.config.profiles import Profile, load_profiles
-from flowtrail.config.settings import HOME_DIRNAME, Settings
+from flowtrail.config.settings import DB_FILENAME, HOME_DIRNAME, Settings
 from flowtrail.config.spec import (
     absolute_path,
     check_service_url,
@@ -33,7 +33,7 @@ from flowtrail.config.spec import (
 )
 from flowtrail.errors import InvalidArgument
 
-__all__ = ["DATASTORES", "ENV_VARS", "TOKEN_ENV", "find_home", "resolve_settings"]
+__all__ = ["DATASTORES", "ENV_VARS", "TOKEN_ENV", "find_home", "local_home", "resolve_settings"]
 
 #: The datastore types a setting may name.
 DATASTORES: tuple[str, ...] = ("local", "s3", "gs", "memory")
@@ -87,6 +87,23 @@ def find_home(start: Path | None = None) -> Path | None:
         except OSError:  # an unreadable ancestor holds no home we could use
             continue
     return None
+
+
+def local_home(path: Path) -> Path:
+    """The home a ``local@PATH`` spec names: PATH itself, or, as Metaflow's ``local@PATH``
+    names the folder holding ``.metaflow``, ``PATH/.flowtrail`` when PATH holds one and is
+    not a home itself (no ``flowtrail.db`` in it, not named ``.flowtrail``).
+
+    Args:
+        path: The absolute folder of the spec.
+    """
+    nested = path / HOME_DIRNAME
+    try:
+        if path.name != HOME_DIRNAME and not (path / DB_FILENAME).exists() and nested.is_dir():
+            return nested
+    except OSError:  # an unreadable folder: it is taken as given
+        pass
+    return path
 
 
 def resolve_settings(
@@ -143,7 +160,7 @@ def resolve_settings(
     sources["metadata"] = "default" if spec is None else spec.source
 
     if kind == "local":
-        home = default_home if info is None else Path(info)
+        home = default_home if info is None else local_home(Path(info))
         location = str(home)
         sources["metadata_location"] = sources["home"] = (
             "default" if info is None or spec is None else spec.source
