@@ -55,3 +55,44 @@ def test_follow_prints_until_the_task_finishes(tmp_path: Path) -> None:
                 process.kill()
                 process.communicate()
         history.close()
+
+
+def test_follow_prints_the_end_of_an_attempt_before_the_retry(tmp_path: Path) -> None:
+    # Between two looks (2 s apart) the first attempt ends and its retry runs: the lines the
+    # first wrote since the last look come before the "--- attempt 1 ---" line.
+    history = History(tmp_path)
+    marker = tmp_path / "go-on"
+    flow = history.start("report", "run", "--quiet", "--mode", "retry", REPORT_MARKER=str(marker))
+    follow = None
+    try:
+        task = running_task(history, time.monotonic() + 60)
+        deadline = time.monotonic() + 60
+        while "attempt 0 begins" not in task.stdout and time.monotonic() < deadline:
+            time.sleep(0.05)
+        follow = subprocess.Popen(
+            [str(SCRIPT), "logs", task.pathspec, "--follow", "--interval", "2"],
+            cwd=tmp_path,
+            env=history.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(0.5)
+        marker.write_text("go")
+        out, err = follow.communicate(timeout=60)
+        assert follow.returncode == 0, err
+        assert out.splitlines() == [
+            "attempt 0 begins",
+            "attempt 0 ends",
+            "attempt 1 begins",
+            "attempt 1 ends",
+            "hello from start",
+        ]
+        assert err == "--- attempt 1 ---\n"
+        assert flow.wait(timeout=60) == 0
+    finally:
+        for process in (flow, follow):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+        history.close()

@@ -81,6 +81,11 @@ def logs_command(
         number = task.current_attempt
         if number != shown_attempt:
             if shown_attempt is not None:
+                # The attempt shown so far has ended: the lines it wrote since the last look
+                # come first.
+                ended = _open_task(reader, task_pathspec, shown_attempt)
+                for _, line in ended.loglines(stream, offset=printed):
+                    click.echo(line)
                 click.echo(f"--- attempt {number} ---", err=True)
             shown_attempt, printed = number, 0
         for _, line in task.loglines(stream, offset=printed):

@@ -5,17 +5,30 @@ import os
 import sys
 import time
 
-from flowtrail import FlowSpec, Parameter, current, step
+from flowtrail import FlowSpec, Parameter, current, retry, step
 
 
 class ReportFlow(FlowSpec):
     """Write a few artifacts and lines, then end (or fail, or wait)."""
 
     alpha = Parameter("alpha", default=0.1, help="a number to search by")
-    mode = Parameter("mode", default="ok", help="ok, fail, or wait (for REPORT_MARKER)")
+    mode = Parameter(
+        "mode",
+        default="ok",
+        help="ok, fail, wait (for REPORT_MARKER), or retry (the same, then fail once)",
+    )
 
+    @retry(times=1, minutes_between_retries=0)
     @step
     def start(self):
+        if self.mode == "retry":
+            attempt = current.retry_count
+            print(f"attempt {attempt} begins", flush=True)
+            while not os.path.exists(os.environ["REPORT_MARKER"]):
+                time.sleep(0.05)
+            print(f"attempt {attempt} ends", flush=True)
+            if attempt == 0:
+                raise RuntimeError("the first attempt fails")
         self.raw = b"\x00\x01binary\xff"
         self.text = "line one\nline two"
         self.table = {"a": [1, 2], "b": None}
