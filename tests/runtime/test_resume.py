@@ -36,6 +36,11 @@ def test_resume_after_a_failure_clones_by_reference(project: Project) -> None:
         source = old[(task.pathspec.step, tuple(f.index for f in task.foreach_stack))]
         assert task.origin_pathspec == source.pathspec  # e.g. ResumableFlow/1/start/1
         assert task.status is Status.SUCCEEDED
+        # A copy's times are the copy's: they agree with each other and with the new run.
+        assert task.finished_at is not None
+        assert run.created_at <= task.created_at <= task.finished_at
+        attempt = project.store.get_attempt(task.pathspec)
+        assert task.created_at <= attempt.started_at <= attempt.finished_at  # type: ignore[operator]
         # Artifacts by reference: the same blobs, no bytes copied.
         new_rows = {a.pathspec.artifact: a.sha for a in project.store.find_artifacts(task.pathspec)}
         old_rows = {

@@ -5,6 +5,7 @@ metadata and log lines are recorded again under the new task, with ``origin_path
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flowtrail.errors import InvalidArgument
@@ -109,8 +110,12 @@ class Origin:
             return None
         return Clone(task)
 
-    def copy(self, clone: Clone, target: Pathspec) -> Copied:
-        """The records of ``clone``'s latest attempt, rewritten for the task ``target``."""
+    def copy(self, clone: Clone, target: Pathspec, at: datetime) -> Copied:
+        """The records of ``clone``'s latest attempt, rewritten for the task ``target``.
+
+        The new attempt starts and ends ``at``, when the copy is made, like the new task:
+        its times agree with each other and with the new run's (the original's stay the
+        origin task's, and in the copied metadata)."""
         source = clone.task.pathspec
         attempt = self.store.get_attempt(source)
         number = attempt.number
@@ -159,8 +164,8 @@ class Origin:
                     break
                 offset = chunk[-1].seq + 1
         return Copied(
-            NewAttempt(target, number, attempt.host, attempt.pid, attempt.started_at),
-            AttemptEnd(target, number, Status.SUCCEEDED, finished_at=attempt.finished_at),
+            NewAttempt(target, number, attempt.host, attempt.pid, at),
+            AttemptEnd(target, number, Status.SUCCEEDED, finished_at=at),
             tuple(metadata),
             tuple(artifacts),
             tuple(lines),

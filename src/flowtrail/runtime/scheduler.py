@@ -600,6 +600,7 @@ class Scheduler:
     def _clone(self, task: _Task, clone: Clone) -> None:
         """Take a successful task of the origin run over: its rows point at the same blobs."""
         assert self.origin is not None
+        now = utc_now()
         self.recorder.task(
             NewTask(
                 task.pathspec,
@@ -607,10 +608,10 @@ class Scheduler:
                 task.stack,
                 task.parents,
                 origin_pathspec=clone.task.pathspec,
-                created_at=utc_now(),
+                created_at=now,
             )
         )
-        records = self.origin.copy(clone, task.pathspec)
+        records = self.origin.copy(clone, task.pathspec, now)
         self.recorder.attempt(records.attempt)
         self.recorder.metadata(list(records.metadata))
         self.recorder.artifacts(list(records.artifacts))
