@@ -128,6 +128,13 @@ def test_runs_limit_and_table(history: History) -> None:
     assert re.search(r"ReportFlow/2\s+succeeded\s+\S+ \S+\s+\S+\s+\S+\s+exp, keep", table.stdout)
     none = history.cli("runs", "--where", "params.alpha > 5")
     assert none.stdout == "no runs found\n"
+    one = history.cli("runs", "--limit", "1")
+    assert "showing the first run; --limit 0 shows all of them" in one.stdout
+    for command in (["runs"], ["status", "ReportFlow"]):
+        huge = history.cli(*command, "--limit", str(2**64))
+        assert huge.exit_code == 2, huge.output  # a usage error, not a traceback
+        assert "--limit" in huge.output
+        assert "Traceback" not in huge.output
 
 
 @pytest.mark.parametrize(

@@ -76,5 +76,7 @@ def test_a_bad_search_is_refused_before_any_query(history: History) -> None:
         Flow("TrainFlow").runs(where="status ==")
     with pytest.raises(InvalidQuery):
         Flowtrail().runs(order_by="tag")
-    with pytest.raises(InvalidArgument, match="limit"):
-        list(Flow("TrainFlow").runs(limit=-1))
+    with pytest.raises(InvalidArgument, match="limit must be None or an int from 0 to "):
+        Flow("TrainFlow").runs(limit=-1)  # at the call, before the first run is asked for
+    with pytest.raises(InvalidArgument, match="got 100000000000000000000"):
+        Flowtrail().runs(limit=10**20)

@@ -3,6 +3,7 @@ recent runs of one flow, its latest successful run highlighted)."""
 
 from __future__ import annotations
 
+import sys
 from itertools import islice
 from typing import Any
 
@@ -87,7 +88,7 @@ def flows_command(state: CliContext, namespace: str | None, output: str) -> None
 @click.option(
     "--limit",
     metavar="N",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=sys.maxsize),
     default=10,
     show_default=True,
     help="Show this many recent runs (0: all of them).",
@@ -139,4 +140,5 @@ def status_command(
     else:
         click.echo(f"* latest successful run: {best}")
     if more:
-        click.echo(f"showing the {limit} newest runs; --limit 0 shows all of them")
+        shown = "the newest run" if limit == 1 else f"the {limit} newest runs"
+        click.echo(f"showing {shown}; --limit 0 shows all of them")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from itertools import islice
 
 import click
@@ -43,7 +44,7 @@ __all__ = ["runs_command"]
 @click.option(
     "--limit",
     metavar="N",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=sys.maxsize),
     default=20,
     show_default=True,
     help="At most this many runs (0: all of them).",
@@ -93,4 +94,5 @@ def runs_command(
         return
     print_table(RUN_COLUMNS, run_rows(summaries))
     if more:
-        click.echo(f"showing the first {limit} runs; --limit 0 shows all of them")
+        shown = "the first run" if limit == 1 else f"the first {limit} runs"
+        click.echo(f"showing {shown}; --limit 0 shows all of them")

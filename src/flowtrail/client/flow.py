@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
@@ -83,12 +84,25 @@ def tag_counts(ctx: Context, flow_name: str | None, prefix: str | None) -> dict[
 
 
 def find_runs(ctx: Context, filter: RunFilter, limit: int | None) -> Iterator[Run]:
-    """Yield the runs matching ``filter``, newest first (the store's order unless the filter
-    orders them), at most ``limit`` of them, one page read at a time."""
+    """The runs matching ``filter``, newest first (the store's order unless the filter
+    orders them), at most ``limit`` of them, one page read at a time.
+
+    Raises:
+        InvalidArgument: ``limit`` is not ``None`` or an int from 0 to ``sys.maxsize`` (at
+            the call, not at the first run).
+    """
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= sys.maxsize
+    ):
+        raise InvalidArgument(
+            f"limit must be None or an int from 0 to {sys.maxsize}, got {limit!r:.40}"
+        )
+    return _runs_of(ctx, filter, limit)
+
+
+def _runs_of(ctx: Context, filter: RunFilter, limit: int | None) -> Iterator[Run]:
     from flowtrail.client.run import Run
 
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise InvalidArgument(f"limit must be an int >= 0 or None, got {limit!r}")
     first = 20 if limit is None else max(1, min(limit, 100))
     records = paged(lambda page: ctx.store.find_runs(filter, page), first)
     for record in records if limit is None else islice(records, limit):
