@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from flowtrail.client import Run
 
-from .conftest import History, assert_one_line_error
+from .conftest import SCRIPT, History, assert_one_line_error
 
 
 def summary(run: Run) -> dict[str, Any]:
@@ -343,3 +344,22 @@ def test_the_console_script_in_the_project_folder(history: History) -> None:
     assert missing.stderr.startswith("error: run 'ReportFlow/42' does not exist")
     assert len(missing.stderr.splitlines()) == 1
     assert missing.stdout == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [("runs",), ("flows", "-o", "json"), ("show", "ReportFlow/1")])
+def test_an_output_that_cannot_be_written_is_one_line(
+    history: History, args: tuple[str, ...]
+) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [str(SCRIPT), *args],
+            cwd=history.path,
+            env=history.env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "error: No space left on device (errno 28)\n"

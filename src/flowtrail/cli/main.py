@@ -7,6 +7,10 @@ errors (an unknown option, a bad choice) exit with status 2, as click does.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -68,6 +72,21 @@ class FlowtrailGroup(click.Group):
             state = ctx.find_object(CliContext)
             message = " ".join(str(exc).split("\n")).strip() or type(exc).__name__
             raise CliError(state.redact(message) if state else message) from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click's main ends quietly when the reader of stdout went away
+            # Most often stdout itself cannot be written (a full disk, /dev/full): what is
+            # still buffered for it is dropped, so that exiting does not fail again.
+            _drop_stdout()
+            where = f": {exc.filename}" if exc.filename else ""
+            raise CliError(f"{exc.strerror or exc}{where} (errno {exc.errno})") from None
+
+
+def _drop_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @click.group(
