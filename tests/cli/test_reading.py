@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from flowtrail.cli.output import echo_json
 from flowtrail.client import Run
 
 from .conftest import SCRIPT, History, assert_one_line_error
@@ -363,3 +364,14 @@ def test_an_output_that_cannot_be_written_is_one_line(
         )
     assert done.returncode == 1
     assert done.stderr == "error: No space left on device (errno 28)\n"
+
+
+def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    # NaN and infinities (an artifact's value, a parameter) have no JSON number: null.
+    echo_json({"value": float("nan"), "values": [float("inf"), 1.5], "low": (float("-inf"),)})
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    printed = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert printed == {"value": None, "values": [None, 1.5], "low": [None]}

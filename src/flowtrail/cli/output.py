@@ -8,6 +8,7 @@ seconds and sizes in bytes; tables show local times, rounded durations and sizes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -60,8 +61,20 @@ def _jsonable(value: Any) -> Any:
 
 
 def echo_json(data: Any) -> None:
-    """Print ``data`` as indented JSON (datetimes as ISO text, enums as their values)."""
-    click.echo(json.dumps(data, indent=2, default=_jsonable, ensure_ascii=False))
+    """Print ``data`` as indented, strict JSON (datetimes as ISO text, enums as their
+    values; NaN and infinities, which JSON has no number for, as ``null``)."""
+    text = json.dumps(_finite(data), indent=2, default=_jsonable, ensure_ascii=False)
+    click.echo(text)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
 
 
 def duration_seconds(start: datetime | None, end: datetime | None) -> float | None:
