@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -299,6 +300,21 @@ def test_a_public_address_needs_tokens_or_insecure(tmp_path: Path) -> None:
     assert "no tokens" in result.output
     assert "--insecure" in result.output
     assert not (tmp_path / "f.db").exists()
+
+
+def test_a_port_in_use_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'f.db'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["service", "--db", db, "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; pass another "
+        "--port (or --host)\n"
+    )
+    assert not (tmp_path / "f.db").exists()  # nothing was started, no database made
 
 
 def test_no_migrate_refuses_with_the_command_to_run(fresh_postgres: str) -> None:

@@ -20,6 +20,7 @@ import ipaddress
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
@@ -361,6 +362,7 @@ def service_command(
             "history; create tokens (flowtrail token create --role write) and pass --tokens "
             "FILE, bind 127.0.0.1, or pass --insecure"
         )
+    _check_port(host, port)
     shown = _check_schema(db, migrate=not no_migrate)
     launch = Launch(
         db=db,
@@ -394,6 +396,26 @@ def service_command(
             timeout_graceful_shutdown=30,
             server_header=False,
         )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse, as one line, an address this machine cannot listen on (a port taken by
+    another server, a host that is not one of its addresses), before anything is started:
+    uvicorn would report it in a log line and exit 3."""
+    if port == 0:
+        return  # any free port
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise InvalidArgument(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pass another --port "
+            "(or --host)"
+        ) from None
 
 
 @contextmanager
