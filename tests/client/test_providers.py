@@ -225,3 +225,12 @@ def test_bound_objects_ignore_the_current_provider_and_namespace(
     assert Task.bound("TrainFlow/3/end/6", Provider(settings)).successful
     with pytest.raises(NotFound):
         Run.bound("TrainFlow/99", settings)
+
+
+def test_reading_a_sqlite_file_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    database = tmp_path / "new.db"
+    metadata(f"sql@sqlite:///{database}")
+    assert Flowtrail().flows == []
+    with pytest.raises(NotFound, match=r"new\.db \(it does not exist\)"):
+        Flow("TrainFlow")
+    assert not database.exists()

@@ -13,10 +13,11 @@ created afterwards.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowtrail.config import Settings, resolve_settings
-from flowtrail.config.spec import url_scheme
+from flowtrail.config.spec import sqlite_file, url_scheme
 from flowtrail.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -103,21 +104,30 @@ class Provider:
             return self._store
 
     def _nothing_recorded(self) -> bool:
-        """A local home whose database does not exist: reading it must not create it."""
-        if self._settings.metadata != "local" or not self._owns_store:
-            return False
-        from flowtrail.config.settings import DB_FILENAME
+        """A local home, or a SQLite file, whose database does not exist: reading it must
+        not create it."""
+        return self._missing_location() is not None
 
-        return not (self._settings.home / DB_FILENAME).exists()
+    def _missing_location(self) -> Path | None:
+        if not self._owns_store:
+            return None
+        if self._settings.metadata == "local":
+            from flowtrail.config.settings import DB_FILENAME
+
+            home = self._settings.home
+            return None if (home / DB_FILENAME).exists() else home
+        database = sqlite_file(self._settings.metadata_url)
+        return None if database is None or database.exists() else database
 
     def _empty_store(self) -> MetadataStore:
-        """An empty in-memory store that answers reads of a home where nothing was recorded:
-        listings are empty, ``get_*`` raise ``NotFound`` saying so. Kept until the home's
-        database appears (a run recorded there), then the real one is opened."""
+        """An empty in-memory store that answers reads of a home (or a SQLite file) where
+        nothing was recorded: listings are empty, ``get_*`` raise ``NotFound`` saying so.
+        Kept until the database appears (a run recorded there), then the real one is
+        opened."""
         if self._empty is None:
             from flowtrail.client.empty import NothingRecorded
 
-            self._empty = NothingRecorded(self._settings.home)
+            self._empty = NothingRecorded(self._missing_location() or self._settings.home)
         return self._empty
 
     @property

@@ -36,6 +36,7 @@ __all__ = [
     "check_service_url",
     "mask_password",
     "parse_metadata_spec",
+    "sqlite_file",
     "url_scheme",
 ]
 
@@ -170,6 +171,18 @@ def check_database_url(url: str, *, given: str | None = None, cwd: Path | None =
         return text
     absolute = absolute_path(path, cwd).as_posix()
     return f"{scheme}:///{absolute}{q}{query}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite://`` URL names (as :func:`check_database_url` returns it), or
+    ``None`` for another database, in-memory SQLite or a ``file:`` URI."""
+    scheme = url_scheme(url)
+    if scheme is None or scheme.partition("+")[0] != "sqlite":
+        return None
+    path = url[len(scheme) + 3 :][1:].partition("?")[0]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return Path(path)
 
 
 def mask_password(url: str) -> str:
