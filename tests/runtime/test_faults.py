@@ -93,6 +93,8 @@ def test_an_exception_is_recorded_on_every_attempt(project: Project) -> None:
         # Each attempt's log counts its lines from 0.
         lines = project.store.read_log_lines(work, attempt=number, stream=LogStream.STDOUT)
         assert [(line.seq, line.text) for line in lines] == [(0, f"attempt {number}")]
+        # What it had when it failed is kept, for the post-mortem: inherited and set.
+        assert project.artifacts(work, attempt=number) == {"mode": "raise", "tried": number}
     assert project.store.get_task(work).status is Status.FAILED
     # The failing task and its exception are printed.
     assert f"task {work} failed: ValueError: bad value on attempt 1" in done.stdout
@@ -144,6 +146,9 @@ def test_an_artifact_that_cannot_be_stored_fails_its_attempt(project: Project) -
     assert attempt.exception is not None
     assert attempt.exception.type == "flowtrail.errors.ArtifactError"
     assert "step 'work': artifact 'fn' cannot be serialised" in attempt.exception.message
+    # The attempt keeps the artifacts that could be stored.
+    kept = project.artifacts(work, attempt=attempt.number)
+    assert kept == {"mode": "lambda", "tried": attempt.number, "done": True}
 
 
 def _wait_for(path: Path, proc: object, seconds: float = 60) -> None:

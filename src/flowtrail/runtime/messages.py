@@ -120,7 +120,8 @@ class TaskResult:
     Attributes:
         key: The attempt's handle.
         ok: Whether the step returned and its artifacts were stored.
-        view: Every artifact the task ends with (inherited ones by reference).
+        view: Every artifact the task ends with (inherited ones by reference); for an
+            attempt that failed, those it had when it failed that could be stored.
         splits: For a foreach, how many items it fans out to.
         exception: What went wrong, when not ``ok``.
         exception_blob: The exception pickled (for ``@catch``), when it could be.

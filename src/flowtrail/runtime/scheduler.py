@@ -409,6 +409,9 @@ class Scheduler:
             self._attempt_succeeded(task, event)
         else:
             assert event.exception is not None
+            # What the attempt had set when it failed, for the post-mortem (as Metaflow).
+            finished = from_epoch_ms(event.finished_ms) if event.finished_ms else utc_now()
+            self._record_artifacts(task, event.view, finished)
             self._attempt_failed(task, event.exception, event.exception_blob, note="")
 
     def _attempt_over(self, task: _Task) -> None:

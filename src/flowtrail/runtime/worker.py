@@ -255,6 +255,7 @@ def _attempt(
         return TaskResult(
             order.key,
             False,
+            _kept(order.step, flow, state, blobs),
             exception=exception_info(exc),
             exception_blob=pickled_exception(exc),
             started_ms=started,
@@ -294,17 +295,32 @@ def _check_next(step_name: str, flow: FlowSpec, state: _TaskState, graph: FlowGr
     return count
 
 
-def _store(step_name: str, flow: FlowSpec, state: _TaskState, blobs: BlobStore) -> View:
+def _kept(step_name: str, flow: FlowSpec, state: _TaskState, blobs: BlobStore) -> View:
+    """What a failed attempt keeps, as Metaflow does: the artifacts it inherited and those
+    it had set when it failed, but for the ones that cannot be stored."""
+    try:
+        return _store(step_name, flow, state, blobs, lenient=True)
+    except Exception:  # the blob store failed too: the inherited ones at least
+        return dict(state.view)
+
+
+def _store(
+    step_name: str, flow: FlowSpec, state: _TaskState, blobs: BlobStore, *, lenient: bool = False
+) -> View:
     view: View = dict(state.view)
     values = flow.__dict__
     names = set(state.set_names)
     # A value read and changed in place (a list appended to) is a new value too.
     names.update(n for n in state.loaded if n in values)
     for name in sorted(names):
+        if lenient and name not in values:
+            continue  # deleted after it was set
         value = values[name]
         try:
             packed = serialize(value)
         except Exception as exc:
+            if lenient:
+                continue
             raise ArtifactError(
                 f"step {step_name!r}: artifact {name!r} cannot be serialised: "
                 f"{type(exc).__name__}: {exc}",

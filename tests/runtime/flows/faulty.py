@@ -19,6 +19,7 @@ class FaultyFlow(FlowSpec):
     @step
     def work(self):
         print("attempt", current.retry_count)
+        self.tried = current.retry_count  # set before any fault: a failed attempt keeps it
         # Recorded when it is set: an attempt that dies afterwards keeps it.
         current.set_metadata("seen", current.retry_count)
         if self.mode == "segv" and current.retry_count == 0:
