@@ -23,8 +23,19 @@ from flowtrail.client import (
     Trigger,
 )
 from flowtrail.errors import InvalidPathspec, NamespaceMismatch, NotFound
-from flowtrail.model import ExceptionInfo, Status, StepKind, TriggerEvent
-from tests.client.conftest import History
+from flowtrail.model import (
+    AttemptEnd,
+    ExceptionInfo,
+    NewArtifact,
+    NewAttempt,
+    NewRun,
+    NewStep,
+    NewTask,
+    Status,
+    StepKind,
+    TriggerEvent,
+)
+from tests.client.conftest import ALICE, History
 from tests.client.history import FLOW_SOURCE, HELPER_SOURCE, T0
 
 
@@ -355,3 +366,22 @@ def test_objects_compare_and_show_by_pathspec(history: History) -> None:
     assert repr(Step("TrainFlow/2/start")) == "Step('TrainFlow/2/start')"
     assert Flow("TrainFlow")["2"]["train"]["3"]["alpha"].data == 1.0
     assert Task("TrainFlow/2/train/3").parent.parent.parent == Flow("TrainFlow")
+
+
+def test_a_retry_that_runs_shows_none_of_the_failed_attempts_artifacts(history: History) -> None:
+    store = history.provider.store
+    run = store.create_run(NewRun("ArtFlow", system_tags=frozenset({ALICE}))).pathspec
+    store.create_step(NewStep(run.child("start"), StepKind.START))
+    task = run.child("start").child("1")
+    store.create_task(NewTask(task))
+    store.start_attempt(NewAttempt(task, 0))
+    store.record_artifacts(
+        [NewArtifact(task.child("x"), 0, "ab" * 32, 1, "builtins.int", "json", 1)]
+    )
+    store.finish_attempt(AttemptEnd(task, 0, Status.FAILED))
+    store.start_attempt(NewAttempt(task, 1))  # running, nothing stored yet
+    assert "x" in Task(str(task), attempt=0).data  # what the failed attempt had
+    latest = Task(str(task))
+    assert latest.current_attempt == 1
+    assert "x" not in latest.data
+    assert list(latest) == []

@@ -250,9 +250,11 @@ class Task(RunScoped, Container[DataArtifact]):
         if self._artifact_cache is not None:
             return self._artifact_cache
         settled = self._settled()  # asked before reading: a late artifact is read next time
+        # The attempt shown: a retry that runs has none yet, not the failed attempt's.
+        number = self._asked if self._asked is not None else self.current_attempt
         records = tuple(
             paged(
-                lambda page: self._store.find_artifacts(self._spec, page, attempt=self._asked),
+                lambda page: self._store.find_artifacts(self._spec, page, attempt=number),
                 100,
             )
         )
