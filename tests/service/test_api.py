@@ -312,6 +312,25 @@ def test_a_forged_cursor_names_the_query_field(
     assert error["message"].startswith("query.cursor: expected a cursor returned by a ")
 
 
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"where": "duration >="}, "query.where", "at column 12: expected a value after '>='"),
+        ({"order_by": "bogus"}, "query.order_by", "bogus"),
+    ],
+)
+def test_a_bad_search_names_its_query_field(
+    client: TestClient, params: dict[str, str], field: str, message: str
+) -> None:
+    response = client.get("/api/v1/runs", params=params)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_query"
+    assert error["details"]["field_path"] == field
+    assert error["message"].startswith(f"{field}: ")
+    assert message in error["message"]
+
+
 def test_pages_through_http_follow_the_cursor(client: TestClient) -> None:
     store = HttpStore(client)
     for _ in range(5):

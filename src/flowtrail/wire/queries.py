@@ -198,7 +198,14 @@ class RunsQuery(PageQuery):
         return params
 
     def to_filter(self) -> RunFilter:
-        """The filter, checked (a bad ``where`` is an ``InvalidQuery`` naming its column)."""
+        """The filter, checked (a bad ``where`` is an ``InvalidQuery`` naming its column, and
+        ``query.where``; a bad ``order_by`` names ``query.order_by``)."""
+        # Each on its own first, to name its field (the full filter parses the same where
+        # again from the parser's memo).
+        with at_field("query.where"):
+            RunFilter(where=self.where)
+        with at_field("query.order_by"):
+            RunFilter(order_by=tuple(self.order_by))
         with at_field("query"):
             return RunFilter(
                 flow_name=self.flow,
