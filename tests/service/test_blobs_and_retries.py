@@ -4,6 +4,7 @@ the service extra."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import subprocess
 import sys
 import threading
@@ -81,12 +82,20 @@ def failing_first(app: FastAPI, count: int) -> tuple[ASGI, list[str]]:
     return proxy, seen
 
 
-def test_idempotent_calls_are_retried_after_a_5xx(app: FastAPI) -> None:
+def test_idempotent_calls_are_retried_after_a_5xx(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
     proxy, seen = failing_first(app, 2)
     with TestClient(proxy) as client:  # type: ignore[arg-type]
         store = HttpStore(client, retry=RetryPolicy(total_seconds=5, first_delay=0.01))
-        assert len(store.find_runs(RunFilter())) == 0
+        with caplog.at_level(logging.WARNING, logger="flowtrail.store.http"):
+            assert len(store.find_runs(RunFilter())) == 0
     assert len(seen) == 3
+    # The wait is said once, not at every try.
+    waits = [r.getMessage() for r in caplog.records if r.name == "flowtrail.store.http"]
+    assert len(waits) == 1, waits
+    assert waits[0].startswith("the flowtrail service at http://testserver did not answer (")
+    assert waits[0].endswith("trying again for up to 5s")
 
 
 def test_creates_are_not_retried_after_a_5xx(app: FastAPI) -> None:

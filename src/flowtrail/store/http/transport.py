@@ -9,6 +9,7 @@ exception leaves this module.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from flowtrail.errors import FlowtrailError, InvalidArgument, StoreUnavailable
 from flowtrail.wire import API_PREFIX, error_from_envelope
 
 __all__ = ["RetryPolicy", "ServiceClient", "build_client"]
+
+_log = logging.getLogger("flowtrail.store.http")
 
 # Errors a service answers with a 5xx that waiting will not cure.
 _LASTING = frozenset({"schema_mismatch", "blob_corrupted", "worker_died", "step_timeout"})
@@ -79,6 +82,8 @@ class ServiceClient:
         self._retry = retry or RetryPolicy()
         self._closed = False
         self._lock = threading.Lock()
+        #: Whether the outage now going on was reported (once, until an answer comes).
+        self._waiting = False
 
     @property
     def url(self) -> str:
@@ -144,11 +149,22 @@ class ServiceClient:
                 last = exc
             else:
                 if response.status_code < 400:
+                    self._waiting = False
                     return response
                 error = error_from_envelope(response.status_code, response.content)
                 if response.status_code < 500 or not idempotent or error.code in _LASTING:
                     raise error
                 last = error
+            if not self._waiting and time.monotonic() + delay <= deadline:
+                # Said once per outage: a caller otherwise sees nothing while it waits.
+                self._waiting = True
+                _log.warning(
+                    "the flowtrail service at %s did not answer (%s); trying again for up to "
+                    "%gs",
+                    self.url,
+                    _describe(last),
+                    self._retry.total_seconds,
+                )
             if time.monotonic() + delay > deadline:
                 raise StoreUnavailable(
                     f"the flowtrail service at {self.url} did not answer {method} {full} "
