@@ -3,7 +3,10 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 import tarfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from flowtrail.client import (
     Task,
     Trigger,
 )
+from flowtrail.client.provider import current_provider
 from flowtrail.errors import InvalidPathspec, NamespaceMismatch, NotFound
 from flowtrail.model import (
     AttemptEnd,
@@ -385,3 +389,29 @@ def test_a_retry_that_runs_shows_none_of_the_failed_attempts_artifacts(history: 
     assert latest.current_attempt == 1
     assert "x" not in latest.data
     assert list(latest) == []
+
+
+def test_objects_pickle_and_copy_by_what_names_them(history: History) -> None:
+    objects = [
+        Flow("TrainFlow"),
+        Run("TrainFlow/2"),
+        Step("TrainFlow/2/train"),
+        Task("TrainFlow/2/train/3", attempt=0),
+        DataArtifact("TrainFlow/2/train/2/model"),
+    ]
+    for obj in objects:
+        again = pickle.loads(pickle.dumps(obj))
+        assert again == obj
+        assert type(again) is type(obj)
+        assert copy.deepcopy(obj) == obj
+    task = pickle.loads(pickle.dumps(objects[3]))
+    assert task.current_attempt == 0  # the attempt it showed
+    assert task.status is Status.FAILED
+    assert task.provider is current_provider()  # the same stores: their open connections
+    assert pickle.loads(pickle.dumps(objects[4])).data == {"w": [0.1, 0.1, 0.1]}
+
+
+def test_a_pickle_carries_no_service_token(history: History) -> None:
+    settings = replace(history.provider.settings, service_token="secret-token-123")
+    run = Run("TrainFlow/2", provider=settings)
+    assert b"secret-token-123" not in pickle.dumps(run)

@@ -61,6 +61,9 @@ class DataArtifact(RunScoped):
         if namespace_check and self._ctx.namespace is not None:  # None: no run to read
             self._ctx.check(self, self._store.get_run(self._run_spec))
 
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {"attempt": self._asked}
+
     @classmethod
     def _from_record(
         cls, ctx: Context, record: ArtifactRecord, asked: int | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
@@ -105,6 +105,26 @@ class Context:
             )
 
 
+def _unpickle(
+    cls: type[ObjT],
+    pathspec: str,
+    kwargs: dict[str, Any],
+    settings: Settings,
+    namespace: str | None,
+) -> ObjT:
+    """A pickled client object, read again: through the current provider when it names the
+    same stores (it holds their connections and any token), else through ``settings``."""
+    current = current_provider()
+    same = current.key == (settings.metadata_url, settings.blob_url)
+    return cls(
+        pathspec,
+        provider=current if same else settings,
+        _namespace_check=False,
+        _current_namespace=namespace,
+        **kwargs,
+    )
+
+
 def check_attempt(attempt: int | None) -> None:
     """Refuse an attempt number that is not ``None`` or an int >= 0 (``Task``, ``DataArtifact``)."""
     if attempt is not None and (
@@ -176,6 +196,19 @@ class ClientObject(abc.ABC):
     @abc.abstractmethod
     def _load(self, namespace_check: bool) -> None:
         """Read the object's record; check the namespace when asked to."""
+
+    def _init_kwargs(self) -> dict[str, Any]:
+        """What the constructor takes besides the pathspec to make this object again."""
+        return {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by what names it: its class, pathspec, settings (without a service
+        # token, which a pickle must not carry) and namespace; read again when unpickled.
+        settings = replace(self._ctx.provider.settings, service_token=None)
+        return (
+            _unpickle,
+            (type(self), str(self._spec), self._init_kwargs(), settings, self._ctx.namespace),
+        )
 
     def _init(self, ctx: Context, spec: Pathspec) -> None:
         self._spec = spec

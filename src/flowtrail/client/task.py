@@ -91,6 +91,9 @@ class Task(RunScoped, Container[DataArtifact]):
         if self._asked is not None:
             self._attempt_record()  # an attempt that does not exist is NotFound now
 
+    def _init_kwargs(self) -> dict[str, Any]:
+        return {"attempt": self._asked}
+
     @classmethod
     def _from_record(cls, ctx: Context, record: TaskRecord) -> Task:
         task = cls.__new__(cls)
