@@ -159,8 +159,7 @@ class ServiceClient:
                 # Said once per outage: a caller otherwise sees nothing while it waits.
                 self._waiting = True
                 _log.warning(
-                    "the flowtrail service at %s did not answer (%s); trying again for up to "
-                    "%gs",
+                    "the flowtrail service at %s did not answer (%s); trying again for up to %gs",
                     self.url,
                     _describe(last),
                     self._retry.total_seconds,
