@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from subprocess import Popen
 
 from flowtrail.client import Task
 from flowtrail.errors import NotFound
@@ -26,61 +29,65 @@ def running_task(history: History, deadline: float) -> Task:
     raise AssertionError("the start task was not recorded as running in time")
 
 
-def test_follow_prints_until_the_task_finishes(tmp_path: Path) -> None:
-    history = History(tmp_path)
-    marker = tmp_path / "go-on"
-    flow = history.start("report", "run", "--quiet", "--mode", "wait", REPORT_MARKER=str(marker))
-    follow = None
-    try:
-        task = running_task(history, time.monotonic() + 60)
-        follow = subprocess.Popen(
-            [str(SCRIPT), "logs", task.pathspec, "--follow", "--interval", "0.1"],
-            cwd=tmp_path,
+@contextmanager
+def following(history: History, mode: str) -> Iterator[tuple[Path, Callable[..., Popen[str]]]]:
+    """A ReportFlow run in ``mode`` waiting for its marker, and a way to start ``logs
+    --follow`` on its start task; whatever still runs at the end is killed."""
+    marker = history.path / "go-on"
+    flow = history.start("report", "run", "--quiet", "--mode", mode, REPORT_MARKER=str(marker))
+    started: list[Popen[str]] = [flow]
+
+    def follow(task: Task, interval: str) -> Popen[str]:
+        process = subprocess.Popen(
+            [str(SCRIPT), "logs", task.pathspec, "--follow", "--interval", interval],
+            cwd=history.path,
             env=history.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(1.0)
-        assert follow.poll() is None, "--follow returned while the task was still running"
-        marker.write_text("go")
-        out, err = follow.communicate(timeout=60)
-        assert follow.returncode == 0, err
-        assert out == "hello from start\nmarker seen\n"
-        assert err == ""
+        started.append(process)
+        return process
+
+    try:
+        yield marker, follow
         assert flow.wait(timeout=60) == 0
     finally:
-        for process in (flow, follow):
-            if process is not None and process.poll() is None:
+        for process in started:
+            if process.poll() is None:
                 process.kill()
                 process.communicate()
         history.close()
+
+
+def test_follow_prints_until_the_task_finishes(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    with following(history, "wait") as (marker, follow):
+        task = running_task(history, time.monotonic() + 60)
+        process = follow(task, "0.1")
+        time.sleep(1.0)
+        assert process.poll() is None, "--follow returned while the task was still running"
+        marker.write_text("go")
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert out == "hello from start\nmarker seen\n"
+        assert err == ""
 
 
 def test_follow_prints_the_end_of_an_attempt_before_the_retry(tmp_path: Path) -> None:
     # Between two looks (2 s apart) the first attempt ends and its retry runs: the lines the
     # first wrote since the last look come before the "--- attempt 1 ---" line.
     history = History(tmp_path)
-    marker = tmp_path / "go-on"
-    flow = history.start("report", "run", "--quiet", "--mode", "retry", REPORT_MARKER=str(marker))
-    follow = None
-    try:
+    with following(history, "retry") as (marker, follow):
         task = running_task(history, time.monotonic() + 60)
         deadline = time.monotonic() + 60
         while "attempt 0 begins" not in task.stdout and time.monotonic() < deadline:
             time.sleep(0.05)
-        follow = subprocess.Popen(
-            [str(SCRIPT), "logs", task.pathspec, "--follow", "--interval", "2"],
-            cwd=tmp_path,
-            env=history.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = follow(task, "2")
         time.sleep(0.5)
         marker.write_text("go")
-        out, err = follow.communicate(timeout=60)
-        assert follow.returncode == 0, err
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
         assert out.splitlines() == [
             "attempt 0 begins",
             "attempt 0 ends",
@@ -89,10 +96,3 @@ def test_follow_prints_the_end_of_an_attempt_before_the_retry(tmp_path: Path) ->
             "hello from start",
         ]
         assert err == "--- attempt 1 ---\n"
-        assert flow.wait(timeout=60) == 0
-    finally:
-        for process in (flow, follow):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.communicate()
-        history.close()
