@@ -98,17 +98,15 @@ class Provider:
         """
         with self._lock:
             if self._store is None:
-                if self._nothing_recorded():
-                    return self._empty_store()
+                missing = self._missing_location()
+                if missing is not None:
+                    return self._empty_store(missing)
                 self._store = self._open_store()
             return self._store
 
-    def _nothing_recorded(self) -> bool:
-        """A local home, or a SQLite file, whose database does not exist: reading it must
-        not create it."""
-        return self._missing_location() is not None
-
     def _missing_location(self) -> Path | None:
+        """A local home, or a SQLite file, whose database does not exist (reading it must
+        not create it); ``None`` when there is a database to open."""
         if not self._owns_store:
             return None
         if self._settings.metadata == "local":
@@ -119,15 +117,15 @@ class Provider:
         database = sqlite_file(self._settings.metadata_url)
         return None if database is None or database.exists() else database
 
-    def _empty_store(self) -> MetadataStore:
-        """An empty in-memory store that answers reads of a home (or a SQLite file) where
-        nothing was recorded: listings are empty, ``get_*`` raise ``NotFound`` saying so.
-        Kept until the database appears (a run recorded there), then the real one is
-        opened."""
+    def _empty_store(self, missing: Path) -> MetadataStore:
+        """An empty in-memory store that answers reads of ``missing``, a home (or a SQLite
+        file) where nothing was recorded: listings are empty, ``get_*`` raise ``NotFound``
+        saying so. Kept until the database appears (a run recorded there), then the real
+        one is opened."""
         if self._empty is None:
             from flowtrail.client.empty import NothingRecorded
 
-            self._empty = NothingRecorded(self._missing_location() or self._settings.home)
+            self._empty = NothingRecorded(missing)
         return self._empty
 
     @property
