@@ -253,8 +253,9 @@ class Task(RunScoped, Container[DataArtifact]):
         if self._artifact_cache is not None:
             return self._artifact_cache
         settled = self._settled()  # asked before reading: a late artifact is read next time
-        # The attempt shown: a retry that runs has none yet, not the failed attempt's.
-        number = self._asked if self._asked is not None else self.current_attempt
+        # The attempt shown: a retry that runs has none yet, not the failed attempt's (the
+        # record _settled just read again, while it could change, names the latest).
+        number = self._asked if self._asked is not None else self._record.latest_attempt
         records = tuple(
             paged(
                 lambda page: self._store.find_artifacts(self._spec, page, attempt=number),
