@@ -7,7 +7,7 @@ turns the bytes into timestamped lines.
 
 Each attempt gets pipes of its own: the scheduler's side makes them and passes their writing
 ends over the worker's connection (:func:`send_fds`), and the worker makes them its fds 1
-and 2 for the attempt only (:func:`AttemptOutput`). A process the step leaves behind keeps
+and 2 for the attempt only (:func:`attempt_output`). A process the step leaves behind keeps
 the attempt's pipes, so what it writes later is still that attempt's, never the next one's.
 """
 
