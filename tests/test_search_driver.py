@@ -11,6 +11,7 @@ import pytest
 from flowtrail.model import NewRun, RunFilter
 from flowtrail.store import SqlStore, open_store
 from flowtrail.store.sql.lookup import find_flow_pk
+from flowtrail.store.sql.reads import ConnectionReads
 from flowtrail.store.sql.search import _driver
 
 
@@ -31,8 +32,9 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 
 def _driver_of(store: SqlStore, filter: RunFilter) -> str | None:
     with store.engine.connect() as conn:
-        flow = None if filter.flow_name is None else find_flow_pk(conn, filter.flow_name)
-        return _driver(conn, filter, flow)
+        reads = ConnectionReads(conn)
+        flow = None if filter.flow_name is None else find_flow_pk(reads, filter.flow_name)
+        return _driver(reads, filter, flow)
 
 
 @pytest.mark.parametrize("flow", ["F", None])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from flowtrail.blobs import open_blob_store
 from flowtrail.client import Provider
@@ -23,12 +24,26 @@ RUNS = 250
 
 
 class CountingStore(SqlStore):
-    """A SqlStore that counts its read calls and remembers the page sizes asked for."""
+    """A SqlStore that counts its read calls and remembers the page sizes asked for, and
+    whose SQLite connections report each statement they run to :attr:`traced` while
+    :attr:`tracing` (whichever way the store runs it: on its own driver connections or in
+    a SQLAlchemy transaction)."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(create_engine(url))
+        engine = create_engine(url)
+        sa.event.listen(engine, "connect", self._trace_connection)
+        super().__init__(engine)
         self.calls: Counter[str] = Counter()
         self.limits: list[int] = []
+        self.tracing = False
+        self.traced: list[str] = []
+
+    def _trace_connection(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(self._trace)
+
+    def _trace(self, statement: str) -> None:
+        if self.tracing:
+            self.traced.append(" ".join(statement.split())[:120])
 
     def _count(self, name: str, page: PageRequest | None = None) -> None:
         self.calls[name] += 1

@@ -187,7 +187,7 @@ def stored_json(value: Any) -> Any:
     return load_json(value) if isinstance(value, str) else value
 
 
-def run_from_row(row: Row[Any]) -> RunRecord:
+def run_from_row(row: Sequence[Any]) -> RunRecord:
     """A row of :func:`~flowtrail.store.sql.lookup.record_columns` (a ``runs`` row as stored,
     its flow's name and its tags, maybe followed by sort values) to a :class:`RunRecord`,
     in one pass over the row's values."""
@@ -242,19 +242,23 @@ def step_from_row(row: Row[Any], run: Pathspec) -> StepRecord:
     )
 
 
-def task_from_row(row: Row[Any], run: Pathspec, step_name: str) -> TaskRecord:
-    """A ``tasks`` row to a :class:`TaskRecord`."""
+def task_from_row(row: Sequence[Any], run: Pathspec) -> TaskRecord:
+    """A row of a task's columns as stored (``tasks._task_columns``: its key, id, status,
+    times in epoch ms, JSON columns, origin, step name, latest attempt) to a
+    :class:`TaskRecord`, in one pass over the row's values."""
+    _pk, task_id, status, created, finished, foreach, parents, origin, step_name, latest = row
     return TaskRecord(
-        pathspec=run.child(step_name).child(row.task_id),
-        status=Status(row.status),
-        created_at=row.created_at,
-        finished_at=row.finished_at,
+        # The components were validated when the task was written: not again for each read.
+        pathspec=Pathspec._trusted((*run.components, step_name, task_id)),
+        status=_STATUSES[status],
+        created_at=from_epoch_ms(created),
+        finished_at=None if finished is None else from_epoch_ms(finished),
         foreach_stack=tuple(
-            ForeachFrame(f["step"], f["index"], f["num_splits"]) for f in row.foreach_stack
+            ForeachFrame(f["step"], f["index"], f["num_splits"]) for f in stored_json(foreach)
         ),
-        parent_tasks=tuple(Pathspec.parse(p) for p in row.parent_tasks),
-        origin_pathspec=Pathspec.parse(row.origin_pathspec) if row.origin_pathspec else None,
-        latest_attempt=row.latest_attempt,
+        parent_tasks=tuple(Pathspec.parse(p) for p in stored_json(parents)),
+        origin_pathspec=Pathspec.parse(origin) if origin else None,
+        latest_attempt=latest,
     )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "insert_returning",
     "is_sqlite",
     "load_json",
+    "reads_on_driver",
     "unit_joined",
 ]
 
@@ -51,6 +52,13 @@ WRITE_OPTION = "flowtrail_write"
 def is_sqlite(bind: Engine | Connection) -> bool:
     """True when ``bind`` talks to SQLite."""
     return bind.dialect.name == "sqlite"
+
+
+def reads_on_driver(engine: Engine) -> bool:
+    """Whether the store runs its one-statement reads on driver connections of its own
+    (:class:`~flowtrail.store.sql.reads.DriverReads`): SQLite files. Not PostgreSQL, whose
+    connections need the pool's liveness checks, nor in-memory SQLite, one connection."""
+    return is_sqlite(engine) and engine.url.database not in (None, "", ":memory:")
 
 
 def create_engine(url: str | URL) -> Engine:

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Row
 from flowtrail.errors import NotFound
 from flowtrail.model import Level, Pathspec
 from flowtrail.store.sql.dialects import unit_joined
+from flowtrail.store.sql.reads import ConnectionReads, Reads
+from flowtrail.store.sql.reads import Row as StoredRow
 from flowtrail.store.sql.schema import flows, run_tags, runs, steps, tasks
 
 __all__ = [
@@ -20,12 +22,17 @@ __all__ = [
     "Keys",
     "find_flow_pk",
     "flow_pk",
+    "missing_run",
+    "missing_task",
+    "read_run_row",
     "record_columns",
     "run_exists",
     "run_exists_stmt",
     "run_keys",
     "run_record_columns",
     "run_row",
+    "stored",
+    "task_keys",
 ]
 
 #: Separates the tags of a run in its ``tag_list`` column (:class:`~flowtrail.store.sql.
@@ -58,7 +65,7 @@ def _flow_name() -> Any:
     )
 
 
-def _stored(column: Any, as_type: Any) -> Any:
+def stored(column: Any, as_type: Any) -> Any:
     # The value as the database holds it (epoch milliseconds, JSON text on SQLite), without
     # the column type's conversion: codec.run_from_row decodes a row in one pass, which is
     # most of a page's time otherwise (a Python call per converted column of every row).
@@ -80,16 +87,16 @@ def record_columns(table: Any = runs) -> list[Any]:
         c.run_id,
         c.run_number,
         c.status,
-        _stored(c.created_at, number),
-        _stored(c.finished_at, number),
-        _stored(c.heartbeat_at, number),
+        stored(c.created_at, number),
+        stored(c.finished_at, number),
+        stored(c.heartbeat_at, number),
         c.heartbeat_timeout_ms,
         c.user_name,
-        _stored(c.parameters, text),
+        stored(c.parameters, text),
         c.origin_run_id,
-        _stored(c.trigger, text),
-        _stored(c.code_package, text),
-        _stored(c.flow_metadata, text),
+        stored(c.trigger, text),
+        stored(c.code_package, text),
+        stored(c.flow_metadata, text),
         _flow_name(),
         _tag_list(),
     ]
@@ -111,26 +118,27 @@ def run_record_columns() -> list[Any]:
 _FLOW_PK = sa.select(flows.c.pk).where(flows.c.name == sa.bindparam("name"))
 
 
-def find_flow_pk(conn: Connection, name: str) -> int | None:
+def find_flow_pk(reads: Reads, name: str) -> int | None:
     """The key of flow ``name``, or ``None`` when there is no such flow."""
-    pk = conn.execute(_FLOW_PK, {"name": name}).scalar_one_or_none()
-    return None if pk is None else int(pk)
+    row = reads.first(_FLOW_PK, {"name": name})
+    return None if row is None else int(row[0])
 
 
-def flow_pk(conn: Connection, name: str) -> int:
+def flow_pk(reads: Reads, name: str) -> int:
     """The key of flow ``name``.
 
     Raises:
         NotFound: no such flow.
     """
-    pk = find_flow_pk(conn, name)
+    pk = find_flow_pk(reads, name)
     if pk is None:
         raise NotFound(f"flow {name!r} does not exist", details={"pathspec": name})
     return int(pk)
 
 
 def run_row(conn: Connection, run: Pathspec, *, for_update: bool = False) -> Row[Any]:
-    """The ``runs`` row of ``Flow/run_id``.
+    """The ``runs`` row of ``Flow/run_id``, in a write transaction (locked, with
+    ``for_update``, on PostgreSQL).
 
     Raises:
         NotFound: no such flow, or no such run in it.
@@ -141,7 +149,19 @@ def run_row(conn: Connection, run: Pathspec, *, for_update: bool = False) -> Row
         stmt = stmt.with_for_update(of=runs)
     row = conn.execute(stmt, {"flow": run.flow, "run_id": run.run_id}).one_or_none()
     if row is None:
-        _missing_run(conn, run)
+        missing_run(ConnectionReads(conn), run)
+    return row
+
+
+def read_run_row(reads: Reads, run: Pathspec) -> StoredRow:
+    """The row of ``Flow/run_id`` as stored (:func:`record_columns`), read by position.
+
+    Raises:
+        NotFound: no such flow, or no such run in it.
+    """
+    row = reads.first(_RUN_ROW, {"flow": run.flow, "run_id": run.run_id})
+    if row is None:
+        missing_run(reads, run)
     return row
 
 
@@ -157,17 +177,17 @@ _RUN_KEYS = (
 )
 
 
-def run_keys(conn: Connection, run: Pathspec) -> tuple[int, int]:
+def run_keys(reads: Reads, run: Pathspec) -> tuple[int, int]:
     """The keys ``(run pk, flow pk)`` of ``Flow/run_id``: what reads below a run need, without
     the run's record.
 
     Raises:
         NotFound: no such flow, or no such run in it.
     """
-    row = conn.execute(_RUN_KEYS, {"flow": run.flow, "run_id": run.run_id}).one_or_none()
+    row = reads.first(_RUN_KEYS, {"flow": run.flow, "run_id": run.run_id})
     if row is None:
-        _missing_run(conn, run)
-    return int(row.pk), int(row.flow_pk)
+        missing_run(reads, run)
+    return int(row[0]), int(row[1])
 
 
 _RUN_EXISTS = _RUN_KEYS.with_only_columns(runs.c.pk)
@@ -186,21 +206,33 @@ def run_exists_stmt(run: Pathspec, namespace: str | None) -> Any:
     return _RUN_EXISTS_TAGGED.params({**values, "tag": namespace})
 
 
-def run_exists(conn: Connection, run: Pathspec, namespace: str | None) -> bool:
+def run_exists(reads: Reads, run: Pathspec, namespace: str | None) -> bool:
     """Whether ``Flow/run_id`` exists (and carries the tag ``namespace``, if given): one
     statement on the flows' name and the runs' ``(flow_pk, run_id)`` keys, and the primary
     key ``run_tags (run_pk, tag)``."""
     values = {"flow": run.flow, "run_id": run.run_id}
     if namespace is None:
-        return conn.execute(_RUN_EXISTS, values).first() is not None
-    return conn.execute(_RUN_EXISTS_TAGGED, {**values, "tag": namespace}).first() is not None
+        return reads.first(_RUN_EXISTS, values) is not None
+    return reads.first(_RUN_EXISTS_TAGGED, {**values, "tag": namespace}) is not None
 
 
-def _missing_run(conn: Connection, run: Pathspec) -> NoReturn:
-    flow_pk(conn, run.flow)  # raises if it is the flow that is missing
+def missing_run(reads: Reads, run: Pathspec) -> NoReturn:
+    """Raise ``NotFound`` for a run that a read did not find, naming the flow when it is
+    the flow that is missing."""
+    flow_pk(reads, run.flow)  # raises if it is the flow that is missing
     raise NotFound(
         f"run {str(run)!r} does not exist in flow {run.flow!r}",
         details={"pathspec": str(run)},
+    )
+
+
+def missing_task(task: Pathspec, found_in: str | None) -> NotFound:
+    """The error for a task that its run does not have in the step named; ``found_in`` is
+    the step that has a task of that id, if one does."""
+    return NotFound(
+        f"task {str(task)!r} does not exist"
+        + (f" (task {task.task_id!r} of this run is in step {found_in!r})" if found_in else ""),
+        details={"pathspec": str(task)},
     )
 
 
@@ -241,6 +273,23 @@ def run_and_task_keys(*columns: Any) -> Any:
 _RUN_AND_TASK_KEYS = run_and_task_keys()
 
 
+def task_keys(reads: Reads, task: Pathspec) -> tuple[int, int]:
+    """The keys ``(run pk, task pk)`` of ``Flow/run_id/step/task_id``, in one statement.
+
+    Raises:
+        NotFound: no such run, or no such task in that step.
+    """
+    run = task.truncate(Level.RUN)
+    row = reads.first(
+        _RUN_AND_TASK_KEYS, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
+    )
+    if row is None:
+        missing_run(reads, run)
+    if row[2] is None or row[3] != task.step:
+        raise missing_task(task, row[3])
+    return int(row[0]), int(row[2])
+
+
 @dataclass
 class Keys:
     """Resolves and remembers keys within one transaction (a batch names the same run,
@@ -262,7 +311,7 @@ class Keys:
         Raises:
             NotFound: no such run.
         """
-        run_pk, flow_key = run_keys(conn, run)
+        run_pk, flow_key = run_keys(ConnectionReads(conn), run)
         return cls(conn, run, run_pk, flow_key)
 
     @classmethod
@@ -292,7 +341,7 @@ class Keys:
             stmt, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
         ).one_or_none()
         if row is None:
-            _missing_run(conn, run)
+            missing_run(ConnectionReads(conn), run)
         keys = cls(conn, run, int(row.pk), int(row.flow_pk))
         if row.task_pk is not None:
             keys._tasks[task.task_id] = (int(row.task_pk), row.step_name)
@@ -340,11 +389,7 @@ class Keys:
                 self._tasks[task_id] = (int(row.pk), row.name)
         found = self._tasks.get(task_id)
         if found is None or found[1] != task.step:
-            raise NotFound(
-                f"task {str(task)!r} does not exist"
-                + (f" (task {task_id!r} of this run is in step {found[1]!r})" if found else ""),
-                details={"pathspec": str(task)},
-            )
+            raise missing_task(task, found[1] if found else None)
         return found[0]
 
     def remember_task(self, task_id: str, pk: int, step_name: str) -> None:

@@ -27,8 +27,9 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, in_values
-from flowtrail.store.sql.lookup import Keys
+from flowtrail.store.sql.lookup import Keys, run_keys, task_keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
+from flowtrail.store.sql.reads import Reads
 from flowtrail.store.sql.schema import artifacts, log_lines, metadata_entries
 
 __all__ = [
@@ -100,16 +101,15 @@ def _metadata_select(on_task: bool, by_attempt: bool, by_field: bool, after: boo
 
 
 def _metadata_query(
-    keys: Keys,
-    target: Pathspec,
+    run_pk: int,
+    task_pk: int | None,
     limit: int,
     after: int | None,
     attempt: int | None,
     field_name: str | None,
 ) -> tuple[Any, dict[str, Any]]:
-    task_pk = keys.task_pk(target) if target.level is Level.TASK else None
     values = {
-        "run_pk": keys.run_pk,
+        "run_pk": run_pk,
         "task_pk": task_pk,
         "attempt": attempt,
         "field_name": field_name,
@@ -133,18 +133,29 @@ def metadata_stmt(
 ) -> Any:
     """The statement behind ``find_metadata``, on ``metadata_entries (run_pk, task_pk, pk)``,
     with its values bound (for plans)."""
-    stmt, values = _metadata_query(keys, target, limit, after, attempt, field_name)
+    task_pk = keys.task_pk(target) if target.level is Level.TASK else None
+    stmt, values = _metadata_query(keys.run_pk, task_pk, limit, after, attempt, field_name)
     return stmt.params(values)
 
 
 def find_metadata(
-    keys: Keys,
+    reads: Reads,
     target: Pathspec,
     page: PageRequest,
     attempt: int | None,
     field_name: str | None,
 ) -> Page[MetadataEntry]:
-    """The metadata of the run or of one task, oldest first."""
+    """The metadata of the run or of one task, oldest first: the keys of the target, then
+    one page of its entries.
+
+    Raises:
+        NotFound: no such run, or no such task in that step.
+        InvalidArgument: ``target`` is neither a run nor a task.
+    """
+    if target.task_id is not None:
+        run_pk, task_pk = task_keys(reads, target.truncate(Level.TASK))
+    else:
+        run_pk, task_pk = run_keys(reads, target.truncate(Level.RUN))[0], None
     if target.level not in (Level.RUN, Level.TASK):
         raise InvalidArgument(
             f"metadata belongs to a run ('Flow/run_id') or a task "
@@ -152,12 +163,11 @@ def find_metadata(
         )
     after = decode_cursor("metadata", page.cursor, (int,))
     stmt, values = _metadata_query(
-        keys, target, page.limit + 1, after[0] if after else None, attempt, field_name
+        run_pk, task_pk, page.limit + 1, after[0] if after else None, attempt, field_name
     )
-    rows = keys.conn.execute(stmt, values).all()
     return page_of(
         "metadata",
-        rows,
+        reads.all(stmt, values),
         page.limit,
         lambda r: [r[0]],
         lambda r: codec.metadata_from_row(r, target),

@@ -3,14 +3,15 @@ transaction the caller owns."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
-from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTag, InvalidTransition
+from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTag, InvalidTransition, NotFound
 from flowtrail.model import (
     FlowRecord,
     MetadataValue,
@@ -30,8 +31,16 @@ from flowtrail.model import (
 from flowtrail.model.tags import check_user_tag_count
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, insert_ignore, insert_or_add
-from flowtrail.store.sql.lookup import find_flow_pk, flow_pk, run_row
+from flowtrail.store.sql.lookup import (
+    find_flow_pk,
+    flow_pk,
+    run_record_columns,
+    run_row,
+    stored,
+)
 from flowtrail.store.sql.paging import decode_cursor, page_of
+from flowtrail.store.sql.reads import ConnectionReads, Reads
+from flowtrail.store.sql.reads import Row as StoredRow
 from flowtrail.store.sql.schema import (
     ALL_RUNS,
     attempts,
@@ -88,42 +97,52 @@ def create_flow(
     ).scalar_one_or_none()
     if inserted is None:
         raise AlreadyExists(f"flow {name!r} exists already", details={"pathspec": name})
-    return flow_record(conn, name)
+    return flow_record(ConnectionReads(conn), name)
 
 
 def _ensure_flow(conn: Connection, name: str, now: datetime) -> int:
     conn.execute(
         insert_ignore(conn, flows).values(name=name, created_at=now, metadata={}, last_run_number=0)
     )
-    return flow_pk(conn, name)
+    return flow_pk(ConnectionReads(conn), name)
 
 
-def flow_record(conn: Connection, name: str) -> FlowRecord:
+#: A flow's columns as stored, in the order :func:`_flow_from_row` reads them.
+_FLOW_COLUMNS = (
+    flows.c.name,
+    stored(flows.c.created_at, sa.BigInteger()),
+    stored(flows.c.last_run_at, sa.BigInteger()),
+    stored(flows.c.metadata, sa.Text()),
+)
+_FLOW_ROW = sa.select(*_FLOW_COLUMNS).where(flows.c.name == sa.bindparam("name"))
+
+
+def flow_record(reads: Reads, name: str) -> FlowRecord:
     """The flow called ``name``; ``NotFound`` if there is none."""
-    row = conn.execute(sa.select(flows).where(flows.c.name == name)).one_or_none()
+    row = reads.first(_FLOW_ROW, {"name": name})
     if row is None:
-        flow_pk(conn, name)  # raises NotFound with the standard message
-    assert row is not None
+        raise NotFound(f"flow {name!r} does not exist", details={"pathspec": name})
     return _flow_from_row(row)
 
 
-def _flow_from_row(row: Row[Any]) -> FlowRecord:
+def _flow_from_row(row: Sequence[Any]) -> FlowRecord:
+    name, created, last_run, metadata = row
     return FlowRecord(
-        pathspec=Pathspec(row.name),
-        created_at=row.created_at,
-        last_run_at=row.last_run_at,
-        metadata=codec.load_metadata_map(row.metadata),
+        pathspec=Pathspec._trusted((name,)),  # validated when the flow was written
+        created_at=from_epoch_ms(created),
+        last_run_at=None if last_run is None else from_epoch_ms(last_run),
+        metadata=codec.load_metadata_map(codec.stored_json(metadata)),
     )
 
 
 def find_flows(conn: Connection, page: PageRequest) -> Page[FlowRecord]:
     """Flows by name, ascending."""
     after = decode_cursor("flows", page.cursor, (str,))
-    stmt = sa.select(flows).order_by(flows.c.name).limit(page.limit + 1)
+    stmt = sa.select(*_FLOW_COLUMNS).order_by(flows.c.name).limit(page.limit + 1)
     if after is not None:
         stmt = stmt.where(flows.c.name > after[0])
     rows = conn.execute(stmt).all()
-    return page_of("flows", rows, page.limit, lambda r: [r.name], _flow_from_row)
+    return page_of("flows", rows, page.limit, lambda r: [r[0]], _flow_from_row)
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -196,53 +215,61 @@ def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
     return load_runs([run_row(conn, Pathspec(new.flow_name, run_id))])[0]
 
 
-def load_runs(rows: Sequence[Row[Any]]) -> list[RunRecord]:
+def load_runs(rows: Sequence[StoredRow]) -> list[RunRecord]:
     """Build records for rows of :func:`~flowtrail.store.sql.lookup.run_record_columns`
     (:func:`~flowtrail.store.sql.lookup.run_row`, ``find_runs``): their tags and flow name
     came with them."""
     return [codec.run_from_row(r) for r in rows]
 
 
-def stale_runs(rows: Iterable[Row[Any]], now: datetime) -> list[Row[Any]]:
-    """The running runs among ``rows`` (with ``status``, ``heartbeat_at`` as stored and
-    ``heartbeat_timeout_ms``) whose heartbeat is older than their timeout."""
+#: Where a row of :func:`~flowtrail.store.sql.lookup.record_columns` (and of
+#: :func:`running_runs`, which reads its first columns) holds what the liveness rule reads.
+_PK, _STATUS, _HEARTBEAT, _TIMEOUT = 0, 4, 7, 8
+
+
+def stale_runs(rows: Iterable[StoredRow], now: datetime) -> list[StoredRow]:
+    """The running runs among ``rows`` (rows of a run's record, as stored) whose heartbeat
+    is older than their timeout."""
     now_ms = to_epoch_ms(now)
-    return [
-        r
-        for r in rows
-        if r.status == Status.RUNNING and r.heartbeat_at < now_ms - r.heartbeat_timeout_ms
-    ]
+    running = str(Status.RUNNING)
+    return [r for r in rows if r[_STATUS] == running and r[_HEARTBEAT] < now_ms - r[_TIMEOUT]]
 
 
-def running_runs(conn: Connection, flow_name: str | None) -> list[Row[Any]]:
+def running_runs(reads: Reads, flow_name: str | None) -> list[StoredRow]:
     """The running runs (of one flow, or of all), on ``runs (flow_pk, status, pk)`` or
-    ``runs (status, pk)``: the candidates for the lost-run rule before a status search."""
-    stmt: Any = sa.select(
-        runs.c.pk,
-        runs.c.status,
-        sa.type_coerce(runs.c.heartbeat_at, sa.BigInteger()).label("heartbeat_at"),
-        runs.c.heartbeat_timeout_ms,
-    )
-    stmt = stmt.where(runs.c.status == str(Status.RUNNING))
+    ``runs (status, pk)``: the candidates for the lost-run rule before a status search.
+    Their rows hold the first columns of a run's record, as stored."""
+    stmt: Any = _RUNNING
     if flow_name is not None:
         # The flow's key as a value, not a subquery: see search.find_runs_stmt.
-        key = find_flow_pk(conn, flow_name)
+        key = find_flow_pk(reads, flow_name)
         if key is None:
             return []
-        stmt = stmt.where(runs.c.flow_pk == sa.literal(key, literal_execute=True))
-    return list(conn.execute(stmt).all())
+        stmt = _running_in_flow(key)
+    return reads.all(stmt)
 
 
-def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
+_RUNNING = sa.select(*run_record_columns()[: _TIMEOUT + 1]).where(
+    runs.c.status == str(Status.RUNNING)
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _running_in_flow(flow_key: int) -> Any:
+    return _RUNNING.where(runs.c.flow_pk == sa.literal(flow_key, literal_execute=True))
+
+
+def reap_lost(conn: Connection, rows: Sequence[StoredRow]) -> None:
     """Record the given silent runs ``lost``, unless their writer spoke meanwhile; the run
     finished when it was last heard of."""
     unfinished = (str(Status.RUNNING), str(Status.PENDING))
     for row in rows:
-        last_heard = from_epoch_ms(row.heartbeat_at)
+        run_pk = row[_PK]
+        last_heard = from_epoch_ms(row[_HEARTBEAT])
         reaped = conn.execute(
             sa.update(runs)
             .where(
-                runs.c.pk == row.pk,
+                runs.c.pk == run_pk,
                 runs.c.status == str(Status.RUNNING),
                 runs.c.heartbeat_at == last_heard,
             )
@@ -252,7 +279,7 @@ def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
             continue
         # Nobody is left to finish its tasks and attempts either: they are lost with it,
         # so that nothing reads running forever.
-        of_run = sa.select(tasks.c.pk).where(tasks.c.run_pk == row.pk).scalar_subquery()
+        of_run = sa.select(tasks.c.pk).where(tasks.c.run_pk == run_pk).scalar_subquery()
         conn.execute(
             sa.update(attempts)
             .where(attempts.c.task_pk.in_(of_run), attempts.c.status.in_(unfinished))
@@ -260,7 +287,7 @@ def reap_lost(conn: Connection, rows: Sequence[Row[Any]]) -> None:
         )
         conn.execute(
             sa.update(tasks)
-            .where(tasks.c.run_pk == row.pk, tasks.c.status.in_(unfinished))
+            .where(tasks.c.run_pk == run_pk, tasks.c.status.in_(unfinished))
             .values(status=str(Status.LOST), finished_at=last_heard)
         )
 
@@ -485,7 +512,7 @@ def find_tags(
     after = decode_cursor("tags", page.cursor, (str,))
     key = None
     if flow_name is not None:
-        key = find_flow_pk(conn, flow_name)
+        key = find_flow_pk(ConnectionReads(conn), flow_name)
         if key is None:
             return Page(())
     stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1, namespace)

@@ -26,13 +26,19 @@ from types import EllipsisType
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Row
 
 from flowtrail.errors import InvalidArgument
 from flowtrail.model import FieldKind, OrderKey, RunFilter, WhereExpr
 from flowtrail.store.sql.dialects import binary_text
-from flowtrail.store.sql.lookup import find_flow_pk, record_columns, run_record_columns
+from flowtrail.store.sql.lookup import (
+    RECORD_FIELDS,
+    find_flow_pk,
+    record_columns,
+    run_record_columns,
+)
 from flowtrail.store.sql.paging import decode_cursor, encode_cursor
+from flowtrail.store.sql.reads import Reads
+from flowtrail.store.sql.reads import Row as StoredRow
 from flowtrail.store.sql.schema import ALL_RUNS, run_params, run_tags, runs, tag_counts
 from flowtrail.store.sql.where import (
     Condition,
@@ -47,6 +53,8 @@ from flowtrail.store.sql.where import (
 __all__ = ["find_runs", "find_runs_stmt", "find_runs_stmts"]
 
 _NONE = type(None)
+#: Where the sort values of a row of ``find_runs`` begin: after a run's record columns.
+RECORD_WIDTH = len(RECORD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -60,36 +68,36 @@ class _Sort:
 
 
 def find_runs(
-    conn: Connection, filter: RunFilter, limit: int, cursor: str | None
-) -> tuple[list[Row[Any]], str | None]:
-    """The rows of one page of ``find_runs`` (``runs`` rows, with the sort values as
-    ``sort_0``, ``sort_1``, ...) and the cursor of the next page."""
+    reads: Reads, filter: RunFilter, limit: int, cursor: str | None
+) -> tuple[list[StoredRow], str | None]:
+    """The rows of one page of ``find_runs`` (rows of a run's record as stored, followed by
+    the sort values) and the cursor of the next page."""
     sorts = _sorts(filter.order_keys)
     listing = _listing(filter)
     shape: tuple[tuple[type, ...], ...] = (*(s.shape for s in sorts), (int,))
     after = decode_cursor(listing, cursor, shape)
     flow_key = None
     if filter.flow_name is not None:
-        flow_key = find_flow_pk(conn, filter.flow_name)
+        flow_key = find_flow_pk(reads, filter.flow_name)
         if flow_key is None:
             return [], None
-    driver = _driver(conn, filter, flow_key) if not filter.order_keys else _first_tag(filter)
+    driver = _driver(reads, filter, flow_key) if not filter.order_keys else _first_tag(filter)
     first = _first_page_stmt(
         filter, None if after is None else tuple(after), flow_key, limit + 1, driver
     )
-    rows: list[Row[Any]] = list(conn.execute(first).all())
+    rows = reads.all(first)
     if len(rows) <= limit:
         # At the seam of a one-parameter order: the runs lacking a value follow.
         rest = find_runs_stmts(filter, after, flow_key)
         next(rest)  # the first statement, read above
         for stmt in rest:
-            rows += conn.execute(stmt.limit(limit + 1 - len(rows))).all()
+            rows += reads.all(stmt.limit(limit + 1 - len(rows)))
             if len(rows) > limit:
                 break
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    key = [last._mapping[f"sort_{i}"] for i in range(len(sorts))] + [last.pk]
+    key = [last[RECORD_WIDTH + i] for i in range(len(sorts))] + [last[0]]
     return rows[:limit], encode_cursor(listing, key)
 
 
@@ -103,22 +111,22 @@ def _first_page_stmt(
 ) -> Any:
     """The first statement of a page, memoized on everything it is built from (statements
     are immutable). A query asked again (the latest run of a flow, the first page of a
-    search a dashboard repeats) reuses the statement and the cache key SQLAlchemy memoized
-    on it, and finds its compiled form at once; building both is a third of a page's
-    time in Python otherwise."""
+    search a dashboard repeats) reuses the statement and its compiled form at once;
+    building both is a third of a page's time in Python otherwise."""
     stmts = find_runs_stmts(filter, None if after is None else list(after), flow_pk, driver)
     return next(iter(stmts)).limit(limit)
 
 
-_TAG_RUNS = (
-    sa.select(tag_counts.c.tag, sa.func.sum(tag_counts.c.runs))
-    .where(
-        tag_counts.c.namespace == ALL_RUNS,
-        tag_counts.c.tag.in_(sa.bindparam("tags", expanding=True)),
+@functools.lru_cache(maxsize=256)
+def _tag_runs(tags: tuple[str, ...], flow_pk: int | None) -> Any:
+    """How many runs (of one flow, or of all) carry each of ``tags``: memoized with its
+    values in it, so that a search asked again finds it compiled."""
+    stmt = (
+        sa.select(tag_counts.c.tag, sa.func.sum(tag_counts.c.runs))
+        .where(tag_counts.c.namespace == ALL_RUNS, tag_counts.c.tag.in_(tags))
+        .group_by(tag_counts.c.tag)
     )
-    .group_by(tag_counts.c.tag)
-)
-_TAG_RUNS_OF_FLOW = _TAG_RUNS.where(tag_counts.c.flow_pk == sa.bindparam("flow_pk"))
+    return stmt if flow_pk is None else stmt.where(tag_counts.c.flow_pk == flow_pk)
 
 
 def _required_tags(filter: RunFilter) -> tuple[list[str], WhereExpr | None]:
@@ -133,7 +141,7 @@ def _first_tag(filter: RunFilter) -> str | None:
     return tags[0] if tags else None
 
 
-def _driver(conn: Connection, filter: RunFilter, flow_pk: int | None) -> str | None:
+def _driver(reads: Reads, filter: RunFilter, flow_pk: int | None) -> str | None:
     """What drives a newest-first search that requires tags: the tag with the fewest runs
     (its ``run_tags`` rows are walked, the rest probed per run), or ``None`` when the user
     it requires has fewer runs still (``runs (flow_pk, user_name, pk, created_at)`` is
@@ -149,12 +157,8 @@ def _driver(conn: Connection, filter: RunFilter, flow_pk: int | None) -> str | N
     if not tags or (len(tags) == 1 and user is None):
         return tags[0] if tags else None
     user_tag = None if user is None else f"user:{user}"
-    names = sorted({*tags, *([user_tag] if user_tag else [])})
-    if flow_pk is None:
-        counted = conn.execute(_TAG_RUNS, {"tags": names})
-    else:
-        counted = conn.execute(_TAG_RUNS_OF_FLOW, {"tags": names, "flow_pk": flow_pk})
-    counts = {tag: int(runs or 0) for tag, runs in counted}
+    names = tuple(sorted({*tags, *([user_tag] if user_tag else [])}))
+    counts = {tag: int(runs or 0) for tag, runs in reads.all(_tag_runs(names, flow_pk))}
     rarest = min(tags, key=lambda t: (counts.get(t, 0), t))
     if user_tag is not None and counts.get(user_tag, 0) < counts.get(rarest, 0):
         return None

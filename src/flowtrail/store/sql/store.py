@@ -63,8 +63,9 @@ from flowtrail.store.base import MetadataStore
 from flowtrail.store.sql import batch as batches
 from flowtrail.store.sql import records, runs, search, tasks
 from flowtrail.store.sql.connect import first_line
-from flowtrail.store.sql.dialects import WRITE_OPTION, is_sqlite
-from flowtrail.store.sql.lookup import Keys, run_exists, run_row
+from flowtrail.store.sql.dialects import WRITE_OPTION, is_sqlite, reads_on_driver
+from flowtrail.store.sql.lookup import Keys, read_run_row, run_exists, run_row
+from flowtrail.store.sql.reads import ConnectionReads, DriverReads, Reads
 
 __all__ = ["SqlStore"]
 
@@ -86,6 +87,7 @@ class SqlStore(MetadataStore):
         # transactions must take turns, or they interleave on it.
         in_memory = is_sqlite(engine) and engine.url.database in (None, "", ":memory:")
         self._turns: AbstractContextManager[Any] = threading.RLock() if in_memory else nullcontext()
+        self._driver = DriverReads(engine) if reads_on_driver(engine) else None
 
     @property
     def engine(self) -> Engine:
@@ -99,6 +101,8 @@ class SqlStore(MetadataStore):
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self._driver is not None:
+                self._driver.close()
             self._engine.dispose()
 
     def __repr__(self) -> str:
@@ -135,6 +139,18 @@ class SqlStore(MetadataStore):
             yield conn
 
     @contextmanager
+    def _reads(self) -> Iterator[Reads]:
+        """Where a read of one statement (or of several that need not agree) runs: the
+        driver's own connection where there is one (see :mod:`.reads`), else a read
+        transaction."""
+        if self._driver is None:
+            with self._read() as conn:
+                yield ConnectionReads(conn)
+        else:
+            with self._translate():
+                yield self._driver
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
         with (
             self._turns,
@@ -154,8 +170,8 @@ class SqlStore(MetadataStore):
 
     def get_flow(self, name: str) -> FlowRecord:
         Pathspec(name)
-        with self._read() as conn:
-            return runs.flow_record(conn, name)
+        with self._reads() as reads:
+            return runs.flow_record(reads, name)
 
     def find_flows(self, page: PageRequest | None = None) -> Page[FlowRecord]:
         with self._read() as conn:
@@ -169,10 +185,10 @@ class SqlStore(MetadataStore):
 
     def get_run(self, run: Pathspec) -> RunRecord:
         run.expect(Level.RUN)
-        with self._read() as conn:
-            row = run_row(conn, run)
-            if not runs.stale_runs([row], utc_now()):
-                return runs.load_runs([row])[0]
+        with self._reads() as reads:
+            row = read_run_row(reads, run)
+        if not runs.stale_runs([row], utc_now()):
+            return runs.load_runs([row])[0]
         with self._write() as conn:
             runs.reap_lost(conn, [row])
             return runs.load_runs([run_row(conn, run)])[0]
@@ -181,8 +197,8 @@ class SqlStore(MetadataStore):
         run.expect(Level.RUN)
         if namespace is not None:
             validate_tag(namespace)
-        with self._read() as conn:
-            return run_exists(conn, run, namespace)
+        with self._reads() as reads:
+            return run_exists(reads, run, namespace)
 
     def find_runs(
         self, filter: RunFilter | None = None, page: PageRequest | None = None
@@ -191,20 +207,21 @@ class SqlStore(MetadataStore):
         page = page or PageRequest()
         if _reads_liveness(filter):
             # A search by status must see silent runs as lost, not only the rows it returns.
-            with self._read() as conn:
-                silent = runs.stale_runs(runs.running_runs(conn, filter.flow_name), utc_now())
+            with self._reads() as reads:
+                silent = runs.stale_runs(runs.running_runs(reads, filter.flow_name), utc_now())
             if silent:
                 with self._write() as conn:
                     runs.reap_lost(conn, silent)
-        with self._read() as conn:
-            rows, cursor = search.find_runs(conn, filter, page.limit, page.cursor)
-            if not runs.stale_runs(rows, utc_now()):
-                return Page(tuple(runs.load_runs(rows)), cursor)
+        with self._reads() as reads:
+            rows, cursor = search.find_runs(reads, filter, page.limit, page.cursor)
+        stale = runs.stale_runs(rows, utc_now())
+        if not stale:
+            return Page(tuple(runs.load_runs(rows)), cursor)
         with self._write() as conn:
             # Record the silent runs of this page lost, then read the page again: their new
             # status is what a status condition or order must see.
-            runs.reap_lost(conn, runs.stale_runs(rows, utc_now()))
-            rows, cursor = search.find_runs(conn, filter, page.limit, page.cursor)
+            runs.reap_lost(conn, stale)
+            rows, cursor = search.find_runs(ConnectionReads(conn), filter, page.limit, page.cursor)
             return Page(tuple(runs.load_runs(rows)), cursor)
 
     def find_tags(
@@ -283,8 +300,8 @@ class SqlStore(MetadataStore):
 
     def get_task(self, task: Pathspec) -> TaskRecord:
         task.expect(Level.TASK)
-        with self._read() as conn:
-            return tasks.read_task(conn, task)
+        with self._reads() as reads:
+            return tasks.read_task(reads, task)
 
     def find_tasks(self, scope: Pathspec, page: PageRequest | None = None) -> Page[TaskRecord]:
         if scope.level not in (Level.RUN, Level.STEP):
@@ -348,8 +365,8 @@ class SqlStore(MetadataStore):
     ) -> Page[MetadataEntry]:
         if attempt is not None:
             check_attempt(attempt)
-        with self._keys(target, write=False) as keys:
-            return records.find_metadata(keys, target, page or PageRequest(), attempt, field_name)
+        with self._reads() as reads:
+            return records.find_metadata(reads, target, page or PageRequest(), attempt, field_name)
 
     def record_artifacts(self, artifacts: Sequence[NewArtifact]) -> None:
         if artifacts:

@@ -30,9 +30,10 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values, insert_returning
-from flowtrail.store.sql.lookup import Keys, run_and_task_keys
+from flowtrail.store.sql.lookup import Keys, missing_run, missing_task, stored
 from flowtrail.store.sql.paging import decode_cursor, page_of
-from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
+from flowtrail.store.sql.reads import Reads
+from flowtrail.store.sql.schema import attempts, flows, runs, steps, task_edges, tasks
 
 __all__ = [
     "attempts_of_tasks_stmt",
@@ -199,25 +200,51 @@ def _latest_attempt() -> Any:
     )
 
 
+def _task_columns() -> list[Any]:
+    """The columns a task's record is built from (:func:`~flowtrail.store.sql.codec.
+    task_from_row`), as stored, with its step's name and its latest attempt."""
+    c = tasks.c
+    number, text = sa.BigInteger(), sa.Text()
+    return [
+        c.pk,
+        c.task_id,
+        c.status,
+        stored(c.created_at, number),
+        stored(c.finished_at, number),
+        stored(c.foreach_stack, text),
+        stored(c.parent_tasks, text),
+        c.origin_pathspec,
+        steps.c.name.label("step_name"),
+        _latest_attempt(),
+    ]
+
+
 def _task_select() -> Any:
-    return sa.select(tasks, steps.c.name.label("step_name"), _latest_attempt()).join(
-        steps, steps.c.pk == tasks.c.step_pk
-    )
+    return sa.select(*_task_columns()).join(steps, steps.c.pk == tasks.c.step_pk)
 
 
 # Point reads built once, with bind parameters (see flowtrail.store.sql.lookup).
 _GET_TASK = _task_select().where(tasks.c.pk == sa.bindparam("pk"))
-#: A task by its pathspec: its run's keys, its key and its columns in one statement.
-_TASK_BY_PATH = run_and_task_keys(
-    *(c for c in tasks.c if c.name not in ("pk", "run_pk", "step_pk")),
-    _latest_attempt(),
+#: A task by its pathspec: its run's key, then the task's columns (``NULL`` when the run
+#: has no such task), in one statement.
+_TASK_BY_PATH = (
+    sa.select(runs.c.pk.label("run_pk"), *_task_columns())
+    .select_from(
+        runs.join(flows, flows.c.pk == runs.c.flow_pk)
+        .outerjoin(
+            tasks,
+            sa.and_(tasks.c.run_pk == runs.c.pk, tasks.c.task_id == sa.bindparam("task_id")),
+        )
+        .outerjoin(steps, steps.c.pk == tasks.c.step_pk)
+    )
+    .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
 )
 
 
 def get_task(keys: Keys, task: Pathspec) -> TaskRecord:
     """The task ``Flow/run_id/step/task_id``."""
     row = keys.conn.execute(_GET_TASK, {"pk": keys.task_pk(task)}).one()
-    return codec.task_from_row(row, keys.run, row.step_name)
+    return codec.task_from_row(row, keys.run)
 
 
 def read_task_stmt(task: Pathspec) -> Any:
@@ -226,15 +253,22 @@ def read_task_stmt(task: Pathspec) -> Any:
     return _TASK_BY_PATH.params(flow=run.flow, run_id=run.run_id, task_id=task.task_id)
 
 
-def read_task(conn: Connection, task: Pathspec) -> TaskRecord:
-    """The task ``Flow/run_id/step/task_id`` in one statement (its keys and its row).
+def read_task(reads: Reads, task: Pathspec) -> TaskRecord:
+    """The task ``Flow/run_id/step/task_id`` in one statement (its run's key and its row).
 
     Raises:
         NotFound: no such run, or no such task in that step.
     """
-    keys, row = Keys.with_task_row(conn, task, _TASK_BY_PATH)
-    keys.task_pk(task)  # raises when the run has no such task, or not in that step
-    return codec.task_from_row(row, keys.run, row.step_name)
+    run = task.truncate(Level.RUN)
+    row = reads.first(
+        _TASK_BY_PATH, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
+    )
+    if row is None:
+        missing_run(reads, run)
+    found = row[1:]
+    if found[0] is None or found[8] != task.step:
+        raise missing_task(task, found[8])
+    return codec.task_from_row(found, run)
 
 
 def find_tasks_stmt(keys: Keys, scope: Pathspec, limit: int, after: int | None) -> Any:
@@ -280,8 +314,8 @@ def _task_page(
         listing,
         rows,
         page.limit,
-        lambda r: [r.pk],
-        lambda r: codec.task_from_row(r, keys.run, r.step_name),
+        lambda r: [r[0]],
+        lambda r: codec.task_from_row(r, keys.run),
     )
 
 
