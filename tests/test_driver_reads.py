@@ -122,7 +122,7 @@ def test_driver_errors_are_flowtrail_errors(tmp_path: Path) -> None:
         store.create_run(NewRun("F"))
         assert store.run_exists(Pathspec("F", "1"))
         conn = sqlite3.connect(file)
-        conn.execute("DROP TABLE run_tags")
+        conn.execute("ALTER TABLE runs RENAME COLUMN tag_list TO gone")
         conn.commit()
         conn.close()
         with pytest.raises(FlowtrailError, match=str(file)) as raised:

@@ -27,7 +27,7 @@ from flowtrail.store.sql import create_engine, upgrade
 from flowtrail.store.sql.codec import param_rows
 from flowtrail.store.sql.dialects import explain, is_sqlite
 from flowtrail.store.sql.lookup import Keys, run_exists_stmt
-from flowtrail.store.sql.records import artifacts_stmt, metadata_stmt
+from flowtrail.store.sql.records import artifacts_stmt, metadata_stmt, task_metadata_stmt
 from flowtrail.store.sql.runs import find_tags_stmt, recount_tags
 from flowtrail.store.sql.schema import (
     artifacts,
@@ -286,6 +286,7 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         ),
         "a task by its pathspec": lambda c: read_task_stmt(task),
         "metadata of a task": lambda c: metadata_stmt(keys(c), task, limit=100, after=None),
+        "metadata of a task by its pathspec": lambda c: task_metadata_stmt(task, limit=101),
         "artifacts of a task": lambda c: artifacts_stmt(
             keys(c), task, attempt=None, limit=100, after=None
         ),

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from flowtrail.errors import SchemaMismatch
-from flowtrail.model import NewRun, PageRequest, RunFilter, TagCount, utc_now
+from flowtrail.model import NewRun, PageRequest, Pathspec, RunFilter, TagCount, utc_now
 from flowtrail.store import MigrateMode, open_store
 from flowtrail.store.sql import create_engine, current_revision, head_revision, upgrade
 from flowtrail.store.sql.migrate import downgrade
@@ -193,3 +193,44 @@ def test_0004_refreshes_the_statistics_of_an_analysed_sqlite_history(tmp_path: P
         "ix_runs_flow_pk_user_name_pk_created_at",
         "ix_runs_user_name_pk_created_at",
     } <= analysed
+
+
+def _check_tag_lists_after_0005(url: str) -> None:
+    # Each run's record shows the tags of its run_tags rows, read from its tag_list now.
+    users = ("ada", "bob", "cy")
+    with open_store(url) as store:
+        for pk in range(1, 31):
+            flow = "A" if pk % 3 else "B"
+            run = store.get_run(Pathspec(flow, str(pk)))
+            system = {f"user:{users[pk % 3]}"} | ({"runtime:local"} if pk % 2 else set())
+            assert run.system_tags == system, pk
+            assert run.user_tags == {f"team:{pk % 4}"} | (set() if pk % 2 else {"prod"}), pk
+
+
+def test_0005_lists_the_tags_of_an_existing_history_in_each_run_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    _tagged_history_at_0003(engine)
+    upgrade(engine, "0004")
+    engine.dispose()
+    _check_tag_lists_after_0005(url)  # opening it migrates it
+    # The column is what the records read: blank it, and they show no tags.
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE runs SET tag_list = ''"))
+    engine.dispose()
+    with pytest.raises(AssertionError):
+        _check_tag_lists_after_0005(url)
+
+
+@pytest.mark.postgres
+def test_0005_lists_the_tags_of_an_existing_history_in_each_run_on_postgresql(
+    fresh_postgres: str,
+) -> None:
+    engine = create_engine(fresh_postgres)
+    _tagged_history_at_0003(engine)
+    assert upgrade(engine) == ("0003", head_revision())
+    engine.dispose()
+    _check_tag_lists_after_0005(fresh_postgres)

@@ -107,14 +107,14 @@ def test_a_tasks_metadata_is_two_reads(counting: tuple[CountingStore, Provider])
     store, provider = counting
     task = "TrainFlow/1/end/6"
     # namespace(None): the task, its keys, row and latest attempt's number in one statement;
-    # then its metadata, the run and the task resolved in one statement, then read.
+    # then its metadata, the run and the task found in the same statement.
     everyone = {"provider": provider, "_current_namespace": None}
     seen = cost(store, lambda: Task(task, **everyone).metadata_dict)
-    assert len(seen) == 3, seen
+    assert len(seen) == 2, seen
     assert "BEGIN" not in seen
     assert store.calls["get_attempt"] == 0
     # In a namespace, the task's run is read once more for the check.
-    assert len(cost(store, lambda: Task(task, **alice(provider)).metadata_dict)) == 4
+    assert len(cost(store, lambda: Task(task, **alice(provider)).metadata_dict)) == 3
     meta = Task(task, **alice(provider)).metadata_dict
     assert meta["attempt"] == 0
 

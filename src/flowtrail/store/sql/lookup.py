@@ -11,7 +11,6 @@ from sqlalchemy import Connection, Row
 
 from flowtrail.errors import NotFound
 from flowtrail.model import Level, Pathspec
-from flowtrail.store.sql.dialects import unit_joined
 from flowtrail.store.sql.reads import ConnectionReads, Reads
 from flowtrail.store.sql.reads import Row as StoredRow
 from flowtrail.store.sql.schema import flows, run_tags, runs, steps, tasks
@@ -33,26 +32,12 @@ __all__ = [
     "run_row",
     "stored",
     "task_keys",
+    "task_row",
 ]
 
-#: Separates the tags of a run in its ``tag_list`` column (:class:`~flowtrail.store.sql.
-#: dialects.unit_joined`): tags never hold control characters.
+#: Separates the tags of a run in its ``tag_list`` column (see
+#: :func:`flowtrail.store.sql.codec.encode_tag_list`): tags never hold control characters.
 TAG_SEPARATOR = "\x1f"
-
-
-def _tag_list() -> Any:
-    # Each tag prefixed with 's' (system) or 'u' (user), joined: a run's tags come with its
-    # row, read in the primary key ``run_tags (run_pk, tag)``, instead of by a second query.
-    # Aliases: a statement that reads ``run_tags`` or ``flows`` itself must not have these
-    # subqueries correlated to its own rows of those tables.
-    own = run_tags.alias("own_tags")
-    kind = sa.case((own.c.is_system, sa.literal_column("'s'")), else_=sa.literal_column("'u'"))
-    return (
-        sa.select(unit_joined(kind + own.c.tag))
-        .where(own.c.run_pk == runs.c.pk)
-        .scalar_subquery()
-        .label("tag_list")
-    )
 
 
 def _flow_name() -> Any:
@@ -75,10 +60,9 @@ def stored(column: Any, as_type: Any) -> Any:
 def record_columns(table: Any = runs) -> list[Any]:
     """The columns a run's record is built from (:func:`flowtrail.store.sql.codec.
     run_from_row`), in :data:`RECORD_FIELDS` order: those of ``table`` (``runs`` or an alias
-    of it) as stored, then its flow's name (``flow_name``) and its tags (``tag_list``), each
-    looked up by the key of ``runs`` (which the statement must read: an alias is the same
-    run, joined by key) for the rows a statement returns only, so that a run or a page of
-    runs is one statement."""
+    of it) as stored, then its flow's name (``flow_name``, looked up by the ``flow_pk`` of
+    ``runs``, which the statement must read: an alias is the same run, joined by key) and
+    its tags (``tag_list``), so that a run or a page of runs is one statement."""
     c = table.c
     number, text = sa.BigInteger(), sa.Text()
     return [
@@ -98,7 +82,7 @@ def record_columns(table: Any = runs) -> list[Any]:
         stored(c.code_package, text),
         stored(c.flow_metadata, text),
         _flow_name(),
-        _tag_list(),
+        c.tag_list,
     ]
 
 
@@ -273,20 +257,30 @@ def run_and_task_keys(*columns: Any) -> Any:
 _RUN_AND_TASK_KEYS = run_and_task_keys()
 
 
+def task_row(reads: Reads, task: Pathspec, stmt: Any = _RUN_AND_TASK_KEYS) -> StoredRow:
+    """The row of ``stmt``, a :func:`run_and_task_keys` statement, for the task
+    ``Flow/run_id/step/task_id``: the run's key, its flow's key, the task's key, its step's
+    name, then the columns asked for.
+
+    Raises:
+        NotFound: no such run, or no such task in that step.
+    """
+    run = task.truncate(Level.RUN)
+    row = reads.first(stmt, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id})
+    if row is None:
+        missing_run(reads, run)
+    if row[2] is None or row[3] != task.step:
+        raise missing_task(task, row[3])
+    return row
+
+
 def task_keys(reads: Reads, task: Pathspec) -> tuple[int, int]:
     """The keys ``(run pk, task pk)`` of ``Flow/run_id/step/task_id``, in one statement.
 
     Raises:
         NotFound: no such run, or no such task in that step.
     """
-    run = task.truncate(Level.RUN)
-    row = reads.first(
-        _RUN_AND_TASK_KEYS, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
-    )
-    if row is None:
-        missing_run(reads, run)
-    if row[2] is None or row[3] != task.step:
-        raise missing_task(task, row[3])
+    row = task_row(reads, task)
     return int(row[0]), int(row[2])
 
 

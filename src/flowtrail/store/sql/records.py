@@ -30,7 +30,15 @@ from flowtrail.store.sql.dialects import bulk_insert, in_values
 from flowtrail.store.sql.lookup import Keys, run_keys, task_keys
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.reads import Reads
-from flowtrail.store.sql.schema import artifacts, log_lines, metadata_entries
+from flowtrail.store.sql.schema import (
+    artifacts,
+    flows,
+    log_lines,
+    metadata_entries,
+    runs,
+    steps,
+    tasks,
+)
 
 __all__ = [
     "append_log_lines",
@@ -43,6 +51,7 @@ __all__ = [
     "read_log_lines",
     "record_artifacts",
     "record_metadata",
+    "task_metadata_stmt",
 ]
 
 MAX_LOG_LINES = limits.MAX_LOG_LINES
@@ -74,23 +83,20 @@ def record_metadata(keys: Keys, entries: Sequence[NewMetadata], now: datetime) -
     bulk_insert(keys.conn, metadata_entries, rows)
 
 
-@functools.cache
-def _metadata_select(on_task: bool, by_attempt: bool, by_field: bool, after: bool) -> Any:
-    """One shape of ``find_metadata``'s statement, built once, with bind parameters: the
-    columns :func:`~flowtrail.store.sql.codec.metadata_from_row` reads, as stored."""
+#: The columns :func:`~flowtrail.store.sql.codec.metadata_from_row` reads, as stored.
+_METADATA_COLUMNS = (
+    metadata_entries.c.pk,
+    metadata_entries.c.attempt,
+    metadata_entries.c.field_name,
+    metadata_entries.c.type,
+    metadata_entries.c.value_type,
+    metadata_entries.c.value_text,
+    sa.type_coerce(metadata_entries.c.created_at, sa.BigInteger()).label("created_at"),
+)
+
+
+def _narrowed(stmt: Any, by_attempt: bool, by_field: bool, after: bool) -> Any:
     m = metadata_entries.c
-    stmt = sa.select(
-        m.pk,
-        m.attempt,
-        m.field_name,
-        m.type,
-        m.value_type,
-        m.value_text,
-        sa.type_coerce(m.created_at, sa.BigInteger()).label("created_at"),
-    ).where(
-        m.run_pk == sa.bindparam("run_pk"),
-        m.task_pk == sa.bindparam("task_pk") if on_task else m.task_pk.is_(None),
-    )
     if by_attempt:
         stmt = stmt.where(m.attempt == sa.bindparam("attempt"))
     if by_field:
@@ -98,6 +104,44 @@ def _metadata_select(on_task: bool, by_attempt: bool, by_field: bool, after: boo
     if after:
         stmt = stmt.where(m.pk > sa.bindparam("after"))
     return stmt.order_by(m.pk).limit(sa.bindparam("limit", type_=sa.Integer()))
+
+
+@functools.cache
+def _metadata_select(on_task: bool, by_attempt: bool, by_field: bool, after: bool) -> Any:
+    """One shape of ``find_metadata``'s statement by keys, built once, with bind
+    parameters."""
+    m = metadata_entries.c
+    stmt = sa.select(*_METADATA_COLUMNS).where(
+        m.run_pk == sa.bindparam("run_pk"),
+        m.task_pk == sa.bindparam("task_pk") if on_task else m.task_pk.is_(None),
+    )
+    return _narrowed(stmt, by_attempt, by_field, after)
+
+
+@functools.cache
+def _task_metadata_select(by_attempt: bool, by_field: bool, after: bool) -> Any:
+    """One shape of ``find_metadata``'s statement for a task named by its pathspec: its run
+    and the task are found in the same statement (the flow's name, the runs' ``(flow_pk,
+    run_id)``, the tasks' ``(run_pk, task_id)``), then its entries on ``metadata_entries
+    (run_pk, task_pk, pk)``, in key order."""
+    m = metadata_entries.c
+    stmt = (
+        sa.select(*_METADATA_COLUMNS)
+        .select_from(
+            metadata_entries.join(tasks, tasks.c.pk == m.task_pk)
+            .join(steps, steps.c.pk == tasks.c.step_pk)
+            .join(runs, runs.c.pk == tasks.c.run_pk)
+            .join(flows, flows.c.pk == runs.c.flow_pk)
+        )
+        .where(
+            flows.c.name == sa.bindparam("flow"),
+            runs.c.run_id == sa.bindparam("run_id"),
+            tasks.c.task_id == sa.bindparam("task_id"),
+            steps.c.name == sa.bindparam("step"),
+            m.run_pk == runs.c.pk,
+        )
+    )
+    return _narrowed(stmt, by_attempt, by_field, after)
 
 
 def _metadata_query(
@@ -138,6 +182,16 @@ def metadata_stmt(
     return stmt.params(values)
 
 
+def task_metadata_stmt(task: Pathspec, *, limit: int) -> Any:
+    """The statement behind ``find_metadata`` of a task, with its values bound (for
+    plans)."""
+    run = task.truncate(Level.RUN)
+    values = {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
+    return _task_metadata_select(False, False, False).params(
+        {**values, "step": task.step, "limit": limit}
+    )
+
+
 def find_metadata(
     reads: Reads,
     target: Pathspec,
@@ -145,32 +199,50 @@ def find_metadata(
     attempt: int | None,
     field_name: str | None,
 ) -> Page[MetadataEntry]:
-    """The metadata of the run or of one task, oldest first: the keys of the target, then
-    one page of its entries.
+    """The metadata of the run or of one task, oldest first: a task's in one statement (its
+    keys are looked up on their own only when it has none, to say whether it exists), a
+    run's by its keys.
 
     Raises:
         NotFound: no such run, or no such task in that step.
         InvalidArgument: ``target`` is neither a run nor a task.
     """
-    if target.task_id is not None:
-        run_pk, task_pk = task_keys(reads, target.truncate(Level.TASK))
-    else:
-        run_pk, task_pk = run_keys(reads, target.truncate(Level.RUN))[0], None
-    if target.level not in (Level.RUN, Level.TASK):
-        raise InvalidArgument(
-            f"metadata belongs to a run ('Flow/run_id') or a task "
-            f"('Flow/run_id/step/task_id'), got {str(target)!r}"
-        )
     after = decode_cursor("metadata", page.cursor, (int,))
-    stmt, values = _metadata_query(
-        run_pk, task_pk, page.limit + 1, after[0] if after else None, attempt, field_name
-    )
+    values: dict[str, Any] = {
+        "attempt": attempt,
+        "field_name": field_name,
+        "after": after[0] if after else None,
+        "limit": page.limit + 1,
+    }
+    narrowing = (attempt is not None, field_name is not None, after is not None)
+    if target.level is Level.TASK:
+        run = target.truncate(Level.RUN)
+        values |= {"flow": run.flow, "run_id": run.run_id, "task_id": target.task_id}
+        values["step"] = target.step
+        stmt = _task_metadata_select(*narrowing)
+        rows = reads.all(stmt, {k: v for k, v in values.items() if v is not None})
+        if not rows:
+            task_keys(reads, target)  # raises when there is no such task
+    else:
+        if target.task_id is not None:
+            task_keys(reads, target.truncate(Level.TASK))
+        run_pk = run_keys(reads, target.truncate(Level.RUN))[0]
+        if target.level is not Level.RUN:
+            raise InvalidArgument(
+                f"metadata belongs to a run ('Flow/run_id') or a task "
+                f"('Flow/run_id/step/task_id'), got {str(target)!r}"
+            )
+        stmt, bound = _metadata_query(
+            run_pk, None, page.limit + 1, values["after"], attempt, field_name
+        )
+        rows = reads.all(stmt, bound)
+    times: dict[int, datetime] = {}
     return page_of(
         "metadata",
-        reads.all(stmt, values),
+        rows,
         page.limit,
         lambda r: [r[0]],
-        lambda r: codec.metadata_from_row(r, target),
+        lambda r: codec.metadata_from_row(r, target, times),
     )
 
 

@@ -30,7 +30,7 @@ from flowtrail.model import (
 )
 from flowtrail.model.tags import check_user_tag_count
 from flowtrail.store.sql import codec
-from flowtrail.store.sql.dialects import bulk_insert, insert_ignore, insert_or_add
+from flowtrail.store.sql.dialects import bulk_insert, insert_ignore, insert_or_add, unit_joined
 from flowtrail.store.sql.lookup import (
     find_flow_pk,
     flow_pk,
@@ -191,6 +191,7 @@ def create_run(conn: Connection, new: NewRun, now: datetime) -> RunRecord:
         "trigger": codec.dump_trigger(new.trigger),
         "code_package": codec.dump_code(new.code_package),
         "flow_metadata": codec.dump_metadata_map(new.flow_metadata),
+        "tag_list": codec.encode_tag_list(new.tags - new.system_tags, new.system_tags),
     }
     run_pk = conn.execute(
         insert_ignore(conn, runs).values(**values).returning(runs.c.pk)
@@ -341,6 +342,15 @@ def _current_tags(conn: Connection, run_pk: int) -> tuple[set[str], set[str]]:
     return user, system
 
 
+def _write_tag_list(conn: Connection, run_pk: int, user: set[str], system: set[str]) -> None:
+    """Keep the run's ``tag_list`` column equal to its ``run_tags`` rows."""
+    conn.execute(
+        sa.update(runs)
+        .where(runs.c.pk == run_pk)
+        .values(tag_list=codec.encode_tag_list(user, system))
+    )
+
+
 _COUNT_KEY = ("flow_pk", "namespace", "tag")
 _COUNTED = sa.and_(
     tag_counts.c.flow_pk == sa.bindparam("k_flow"),
@@ -378,8 +388,13 @@ def _count_tags(
 
 
 def recount_tags(conn: Connection) -> None:
-    """Rebuild ``tag_counts`` from ``run_tags``: for a history whose tag rows were inserted
-    by other means than the store (a bulk load), as migration 0004 fills it."""
+    """Rebuild what the store derives from ``run_tags``, the counts of ``tag_counts`` and
+    each run's ``tag_list``: for a history whose tag rows were inserted by other means than
+    the store (a bulk load), as migrations 0004 and 0005 fill them."""
+    own = run_tags.alias("own")
+    kind = sa.case((own.c.is_system, sa.literal_column("'s'")), else_=sa.literal_column("'u'"))
+    listed = sa.select(unit_joined(kind + own.c.tag)).where(own.c.run_pk == runs.c.pk)
+    conn.execute(sa.update(runs).values(tag_list=sa.func.coalesce(listed.scalar_subquery(), "")))
     ns, t = run_tags.alias("ns"), run_tags.alias("t")
     every = sa.select(
         run_tags.c.flow_pk, sa.literal(ALL_RUNS), run_tags.c.tag, sa.func.count()
@@ -418,6 +433,7 @@ def remove_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
             )
         )
         _count_tags(conn, row.flow_pk, system, wanted & user, -1)
+        _write_tag_list(conn, row.pk, user - wanted, system)
 
 
 def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
@@ -443,6 +459,7 @@ def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
             ],
         )
         _count_tags(conn, row.flow_pk, system, new, 1)
+        _write_tag_list(conn, row.pk, user | new, system)
 
 
 def find_tags_stmt(

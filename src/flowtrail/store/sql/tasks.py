@@ -30,10 +30,10 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values, insert_returning
-from flowtrail.store.sql.lookup import Keys, missing_run, missing_task, stored
+from flowtrail.store.sql.lookup import Keys, run_and_task_keys, stored, task_row
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.reads import Reads
-from flowtrail.store.sql.schema import attempts, flows, runs, steps, task_edges, tasks
+from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
 
 __all__ = [
     "attempts_of_tasks_stmt",
@@ -225,20 +225,8 @@ def _task_select() -> Any:
 
 # Point reads built once, with bind parameters (see flowtrail.store.sql.lookup).
 _GET_TASK = _task_select().where(tasks.c.pk == sa.bindparam("pk"))
-#: A task by its pathspec: its run's key, then the task's columns (``NULL`` when the run
-#: has no such task), in one statement.
-_TASK_BY_PATH = (
-    sa.select(runs.c.pk.label("run_pk"), *_task_columns())
-    .select_from(
-        runs.join(flows, flows.c.pk == runs.c.flow_pk)
-        .outerjoin(
-            tasks,
-            sa.and_(tasks.c.run_pk == runs.c.pk, tasks.c.task_id == sa.bindparam("task_id")),
-        )
-        .outerjoin(steps, steps.c.pk == tasks.c.step_pk)
-    )
-    .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
-)
+#: A task by its pathspec: its run's keys, its key and its columns in one statement.
+_TASK_BY_PATH = run_and_task_keys(*_task_columns())
 
 
 def get_task(keys: Keys, task: Pathspec) -> TaskRecord:
@@ -254,21 +242,13 @@ def read_task_stmt(task: Pathspec) -> Any:
 
 
 def read_task(reads: Reads, task: Pathspec) -> TaskRecord:
-    """The task ``Flow/run_id/step/task_id`` in one statement (its run's key and its row).
+    """The task ``Flow/run_id/step/task_id`` in one statement (its keys and its row).
 
     Raises:
         NotFound: no such run, or no such task in that step.
     """
-    run = task.truncate(Level.RUN)
-    row = reads.first(
-        _TASK_BY_PATH, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
-    )
-    if row is None:
-        missing_run(reads, run)
-    found = row[1:]
-    if found[0] is None or found[8] != task.step:
-        raise missing_task(task, found[8])
-    return codec.task_from_row(found, run)
+    row = task_row(reads, task, _TASK_BY_PATH)
+    return codec.task_from_row(row[4:], task.truncate(Level.RUN))
 
 
 def find_tasks_stmt(keys: Keys, scope: Pathspec, limit: int, after: int | None) -> Any:
