@@ -47,11 +47,12 @@ __all__ = [
     "log_line_from_row",
     "metadata_from_row",
     "param_rows",
-    "run_from_row",
+    "runs_from_rows",
     "scalar_columns",
     "split_tags",
     "step_from_row",
     "stored_json",
+    "stored_json_column",
     "task_from_row",
 ]
 
@@ -183,6 +184,8 @@ def split_tags(tag_list: str | None) -> tuple[frozenset[str], frozenset[str]]:
 
 _STATUSES = {str(status): status for status in Status}
 _RECORD_WIDTH = len(RECORD_FIELDS)
+_PARAMETERS = RECORD_FIELDS.index("parameters")
+_CODE_PACKAGE = RECORD_FIELDS.index("code_package")
 
 
 @functools.lru_cache(maxsize=64)
@@ -197,10 +200,39 @@ def stored_json(value: Any) -> Any:
     return load_json(value) if isinstance(value, str) else value
 
 
-def run_from_row(row: Sequence[Any]) -> RunRecord:
-    """A row of :func:`~flowtrail.store.sql.lookup.record_columns` (a ``runs`` row as stored,
-    its flow's name and its tags, maybe followed by sort values) to a :class:`RunRecord`,
-    in one pass over the row's values (a page of runs is mostly this: every call counts)."""
+def stored_json_column(values: Sequence[Any]) -> list[Any]:
+    """:func:`stored_json` of each value of one column of a page of rows. JSON texts (a SQL
+    ``NULL`` read as JSON ``null``) are decoded as one array, in one call of the decoder:
+    for a page of small documents that is a third of the time of a call each. Should the
+    array not decode into one value per text, each is decoded on its own (and a bad one
+    raises as it would alone)."""
+    texts = ["null" if value is None else value for value in values]
+    if len(texts) < 2 or not all(type(text) is str for text in texts):
+        return [stored_json(value) for value in values]
+    try:
+        decoded = load_json("[" + ",".join(texts) + "]")
+    except ValueError:
+        decoded = None
+    if not isinstance(decoded, list) or len(decoded) != len(texts):
+        return [stored_json(value) for value in values]
+    return decoded
+
+
+def runs_from_rows(rows: Sequence[Sequence[Any]]) -> list[RunRecord]:
+    """Rows of :func:`~flowtrail.store.sql.lookup.record_columns` (a ``runs`` row as stored,
+    its flow's name and its tags, maybe followed by sort values) to :class:`RunRecord`
+    objects: the parameters and code packages of the page decoded a column at a time, then
+    each row in one pass over its values (a page of runs is mostly this: every call
+    counts)."""
+    parameters = stored_json_column([row[_PARAMETERS] for row in rows])
+    packages = stored_json_column([row[_CODE_PACKAGE] for row in rows])
+    return [
+        _run_from_row(row, params, package)
+        for row, params, package in zip(rows, parameters, packages, strict=True)
+    ]
+
+
+def _run_from_row(row: Sequence[Any], parameters: Any, code_package: Any) -> RunRecord:
     (
         _pk,
         _flow_pk,
@@ -212,10 +244,10 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
         heartbeat,
         timeout_ms,
         user,
-        parameters,
+        _parameters,
         origin_run_id,
         trigger,
-        code_package,
+        _code_package,
         flow_metadata,
         flow_name,
         tag_list,
@@ -232,12 +264,10 @@ def run_from_row(row: Sequence[Any]) -> RunRecord:
         _timeout(timeout_ms),
         run_number,
         user,
-        stored_json(parameters),
+        parameters,
         origin_run_id,
         () if trigger == "[]" else _load_trigger(stored_json(trigger)),
-        None
-        if code_package is None or code_package == "null"
-        else _load_code(stored_json(code_package)),
+        _load_code(code_package),
         user_tags,
         system_tags,
         {} if flow_metadata == "{}" else load_metadata_map(stored_json(flow_metadata)),

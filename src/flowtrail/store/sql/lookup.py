@@ -52,14 +52,14 @@ def _flow_name() -> Any:
 
 def stored(column: Any, as_type: Any) -> Any:
     # The value as the database holds it (epoch milliseconds, JSON text on SQLite), without
-    # the column type's conversion: codec.run_from_row decodes a row in one pass, which is
+    # the column type's conversion: codec.runs_from_rows decodes a row in one pass, which is
     # most of a page's time otherwise (a Python call per converted column of every row).
     return sa.type_coerce(column, as_type).label(column.name)
 
 
 def record_columns(table: Any = runs) -> list[Any]:
     """The columns a run's record is built from (:func:`flowtrail.store.sql.codec.
-    run_from_row`), in :data:`RECORD_FIELDS` order: those of ``table`` (``runs`` or an alias
+    runs_from_rows`), in :data:`RECORD_FIELDS` order: those of ``table`` (``runs`` or an alias
     of it) as stored, then its flow's name (``flow_name``, looked up by the ``flow_pk`` of
     ``runs``, which the statement must read: an alias is the same run, joined by key) and
     its tags (``tag_list``), so that a run or a page of runs is one statement."""

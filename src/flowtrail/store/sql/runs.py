@@ -220,7 +220,7 @@ def load_runs(rows: Sequence[StoredRow]) -> list[RunRecord]:
     """Build records for rows of :func:`~flowtrail.store.sql.lookup.run_record_columns`
     (:func:`~flowtrail.store.sql.lookup.run_row`, ``find_runs``): their tags and flow name
     came with them."""
-    return [codec.run_from_row(r) for r in rows]
+    return codec.runs_from_rows(rows)
 
 
 #: Where a row of :func:`~flowtrail.store.sql.lookup.record_columns` (and of
