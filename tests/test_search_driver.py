@@ -69,3 +69,27 @@ def test_the_choice_needs_one_statement_only_when_there_is_one(store: SqlStore) 
         assert sum("tag_counts" in s for s in seen) == 1
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", count)
+
+
+def test_a_page_that_is_not_full_builds_no_second_statement(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a one-parameter order reads on past its first statement (the runs lacking a
+    # value); building the plan again to find that out cost more than the page's query.
+    from flowtrail.model import PageRequest
+    from flowtrail.store.sql import search
+
+    built: list[RunFilter] = []
+    plans = search.find_runs_stmts
+
+    def counting(filter: RunFilter, *args: object, **kwargs: object) -> object:
+        built.append(filter)
+        return plans(filter, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "find_runs_stmts", counting)
+    newest = RunFilter.of("F", tags=["common"])
+    assert len(store.find_runs(newest, PageRequest(50)).items) == 6
+    by_alpha = RunFilter.of("F", order_by="params.alpha")
+    assert len(store.find_runs(by_alpha, PageRequest(50)).items) == 6
+    assert built.count(newest) == 1  # the first page's statement, memoized after
+    assert built.count(by_alpha) == 2  # and the runs lacking a value

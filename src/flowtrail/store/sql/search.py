@@ -86,7 +86,7 @@ def find_runs(
         filter, None if after is None else tuple(after), flow_key, limit + 1, driver
     )
     rows = reads.all(first)
-    if len(rows) <= limit:
+    if len(rows) <= limit and _by_one_parameter(filter):
         # At the seam of a one-parameter order: the runs lacking a value follow.
         rest = find_runs_stmts(filter, after, flow_key)
         next(rest)  # the first statement, read above
@@ -210,10 +210,16 @@ def find_runs_stmts(
         yield _by_run_key(
             filter, flow_key, after[0] if after else None, descending=True, driver=chosen
         )
-    elif len(keys) == 1 and keys[0].field.kind is FieldKind.PARAMS:
+    elif _by_one_parameter(filter):
         yield from _by_one_param(filter, flow_key, keys[0], after)
     else:
         yield _by_sort_keys(filter, flow_key, _sorts(keys), after)
+
+
+def _by_one_parameter(filter: RunFilter) -> bool:
+    """Whether the filter orders by one parameter: the one plan of two statements."""
+    keys = filter.order_keys
+    return len(keys) == 1 and keys[0].field.kind is FieldKind.PARAMS
 
 
 # -- the three plans ---------------------------------------------------------------------
