@@ -57,12 +57,13 @@ def stored(column: Any, as_type: Any) -> Any:
     return sa.type_coerce(column, as_type).label(column.name)
 
 
-def record_columns(table: Any = runs) -> list[Any]:
+def record_columns(table: Any = runs, flow_name: str | None = None) -> list[Any]:
     """The columns a run's record is built from (:func:`flowtrail.store.sql.codec.
     runs_from_rows`), in :data:`RECORD_FIELDS` order: those of ``table`` (``runs`` or an alias
-    of it) as stored, then its flow's name (``flow_name``, looked up by the ``flow_pk`` of
-    ``runs``, which the statement must read: an alias is the same run, joined by key) and
-    its tags (``tag_list``), so that a run or a page of runs is one statement."""
+    of it) as stored, then its flow's name (``flow_name``: the one given, for a statement
+    that reads one flow's runs, else looked up by the ``flow_pk`` of ``runs``, which the
+    statement must read: an alias is the same run, joined by key) and its tags
+    (``tag_list``), so that a run or a page of runs is one statement."""
     c = table.c
     number, text = sa.BigInteger(), sa.Text()
     return [
@@ -81,7 +82,7 @@ def record_columns(table: Any = runs) -> list[Any]:
         stored(c.trigger, text),
         stored(c.code_package, text),
         stored(c.flow_metadata, text),
-        _flow_name(),
+        _flow_name() if flow_name is None else sa.literal(flow_name, text).label("flow_name"),
         c.tag_list,
     ]
 
@@ -91,9 +92,9 @@ RECORD_FIELDS = tuple(column.name for column in record_columns())
 _RECORD_COLUMNS = tuple(record_columns())  # built once: statements are immutable
 
 
-def run_record_columns() -> list[Any]:
+def run_record_columns(flow_name: str | None = None) -> list[Any]:
     """:func:`record_columns` of ``runs`` itself."""
-    return list(_RECORD_COLUMNS)
+    return list(_RECORD_COLUMNS) if flow_name is None else record_columns(runs, flow_name)
 
 
 # The lookups every read makes are built once, with bind parameters: SQLAlchemy then finds

@@ -243,7 +243,7 @@ def _by_run_key(
     # newest first and discarding each row that fails a condition (a time window that
     # excludes the newest runs discarded tens of thousands).
     record = runs.alias("page_run")
-    columns: list[Any] = record_columns(record)
+    columns: list[Any] = record_columns(record, filter.flow_name)
     columns += [sa.null().label("sort_0")] if sort_null else []
     other = run_tags.alias("other_tag")
     if driver is not None:
@@ -286,7 +286,7 @@ def _by_one_param(
     if after is None or after[0] is not None:
         param = run_params.alias("sort_param")
         stmt = (
-            sa.select(*run_record_columns(), param.c.value_num.label("sort_0"))
+            sa.select(*run_record_columns(filter.flow_name), param.c.value_num.label("sort_0"))
             .select_from(param.join(runs, runs.c.pk == param.c.run_pk))
             .where(param.c.name == name, param.c.value_num.is_not(None))
         )
@@ -319,7 +319,7 @@ def _by_sort_keys(
     filter: RunFilter, flow_key: Any, sorts: list[_Sort], after: list[Any] | None
 ) -> Any:
     columns = [s.expr.label(f"sort_{i}") for i, s in enumerate(sorts)]
-    stmt = sa.select(*run_record_columns(), *columns)
+    stmt = sa.select(*run_record_columns(filter.flow_name), *columns)
     if flow_key is not None:
         stmt = stmt.where(runs.c.flow_pk == flow_key)
     stmt = stmt.where(*_tag_conditions(filter), *_run_conditions(filter))
