@@ -21,6 +21,7 @@ __all__ = [
     "Keys",
     "find_flow_pk",
     "flow_pk",
+    "missing_flow",
     "missing_run",
     "missing_task",
     "read_run_row",
@@ -117,8 +118,13 @@ def flow_pk(reads: Reads, name: str) -> int:
     """
     pk = find_flow_pk(reads, name)
     if pk is None:
-        raise NotFound(f"flow {name!r} does not exist", details={"pathspec": name})
+        raise missing_flow(name)
     return int(pk)
+
+
+def missing_flow(name: str) -> NotFound:
+    """The error for a flow that no run was recorded under."""
+    return NotFound(f"flow {name!r} does not exist", details={"pathspec": name})
 
 
 def run_row(conn: Connection, run: Pathspec, *, for_update: bool = False) -> Row[Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTag, InvalidTransition, NotFound
+from flowtrail.errors import AlreadyExists, InvalidArgument, InvalidTag, InvalidTransition
 from flowtrail.model import (
     FlowRecord,
     MetadataValue,
@@ -34,6 +34,7 @@ from flowtrail.store.sql.dialects import bulk_insert, insert_ignore, insert_or_a
 from flowtrail.store.sql.lookup import (
     find_flow_pk,
     flow_pk,
+    missing_flow,
     run_record_columns,
     run_row,
     stored,
@@ -121,7 +122,7 @@ def flow_record(reads: Reads, name: str) -> FlowRecord:
     """The flow called ``name``; ``NotFound`` if there is none."""
     row = reads.first(_FLOW_ROW, {"name": name})
     if row is None:
-        raise NotFound(f"flow {name!r} does not exist", details={"pathspec": name})
+        raise missing_flow(name)
     return _flow_from_row(row)
 
 
