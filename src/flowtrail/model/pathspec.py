@@ -232,7 +232,9 @@ class Pathspec:
 
 _LEVELS = tuple(Level)
 #: The ``None`` components that complete ``n`` given ones, for each ``n``.
-_NONES: tuple[tuple[None, ...], ...] = tuple((None,) * (len(_SHAPE) - n) for n in range(6))
+_NONES: tuple[tuple[None, ...], ...] = tuple(
+    (None,) * (len(_SHAPE) - n) for n in range(len(_SHAPE) + 1)
+)
 #: The ``__set__`` of each slot of a pathspec, in field order, then ``_depth``'s.
 _SLOT_SETTERS: tuple[Any, ...] = tuple(
     getattr(Pathspec, name).__set__ for name in (*_FIELDS, "_depth")

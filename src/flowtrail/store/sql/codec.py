@@ -33,7 +33,7 @@ from flowtrail.model import (
     to_epoch_ms,
 )
 from flowtrail.store.sql.dialects import load_json
-from flowtrail.store.sql.lookup import RECORD_FIELDS, TAG_SEPARATOR
+from flowtrail.store.sql.lookup import RECORD_FIELDS, RECORD_WIDTH, TAG_SEPARATOR
 
 __all__ = [
     "artifact_from_row",
@@ -184,13 +184,12 @@ def split_tags(tag_list: str | None) -> tuple[frozenset[str], frozenset[str]]:
 
 
 _STATUSES = {str(status): status for status in Status}
-_RECORD_WIDTH = len(RECORD_FIELDS)
 _PARAMETERS = RECORD_FIELDS.index("parameters")
+_CODE_PACKAGE = RECORD_FIELDS.index("code_package")
 #: Each slot's ``__set__``, in the order of the record's fields (it has no __post_init__ that
 #: setting them would skip: the assertion keeps it so).
 _RUN_SLOTS = tuple(getattr(RunRecord, f.name).__set__ for f in dataclasses.fields(RunRecord))
 assert not hasattr(RunRecord, "__post_init__")
-_CODE_PACKAGE = RECORD_FIELDS.index("code_package")
 
 
 @functools.lru_cache(maxsize=64)
@@ -256,7 +255,7 @@ def _run_from_row(row: Sequence[Any], parameters: Any, code_package: Any) -> Run
         flow_metadata,
         flow_name,
         tag_list,
-    ) = row[:_RECORD_WIDTH]
+    ) = row[:RECORD_WIDTH]
     user_tags, system_tags = split_tags(tag_list)
     values = (
         # Both components were validated when the run was written: not again for each read.

@@ -17,6 +17,7 @@ from flowtrail.store.sql.schema import flows, run_tags, runs, steps, tasks
 
 __all__ = [
     "RECORD_FIELDS",
+    "RECORD_WIDTH",
     "TAG_SEPARATOR",
     "Keys",
     "find_flow_pk",
@@ -90,6 +91,9 @@ def record_columns(table: Any = runs, flow_name: str | None = None) -> list[Any]
 
 #: The names of :func:`record_columns`, in order.
 RECORD_FIELDS = tuple(column.name for column in record_columns())
+#: How many columns a run's record is read from: a statement's further columns (the sort
+#: values of a search) begin here.
+RECORD_WIDTH = len(RECORD_FIELDS)
 _RECORD_COLUMNS = tuple(record_columns())  # built once: statements are immutable
 
 

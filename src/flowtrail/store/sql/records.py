@@ -217,8 +217,12 @@ def find_metadata(
     narrowing = (attempt is not None, field_name is not None, after is not None)
     if target.level is Level.TASK:
         run = target.truncate(Level.RUN)
-        values |= {"flow": run.flow, "run_id": run.run_id, "task_id": target.task_id}
-        values["step"] = target.step
+        values |= {
+            "flow": run.flow,
+            "run_id": run.run_id,
+            "step": target.step,
+            "task_id": target.task_id,
+        }
         stmt = _task_metadata_select(*narrowing)
         rows = reads.all(stmt, {k: v for k, v in values.items() if v is not None})
         if not rows:

@@ -31,7 +31,7 @@ from flowtrail.errors import InvalidArgument
 from flowtrail.model import FieldKind, OrderKey, RunFilter, WhereExpr
 from flowtrail.store.sql.dialects import binary_text
 from flowtrail.store.sql.lookup import (
-    RECORD_FIELDS,
+    RECORD_WIDTH,
     find_flow_pk,
     record_columns,
     run_record_columns,
@@ -53,8 +53,6 @@ from flowtrail.store.sql.where import (
 __all__ = ["find_runs", "find_runs_stmt", "find_runs_stmts"]
 
 _NONE = type(None)
-#: Where the sort values of a row of ``find_runs`` begin: after a run's record columns.
-RECORD_WIDTH = len(RECORD_FIELDS)
 
 
 @dataclass(frozen=True)
