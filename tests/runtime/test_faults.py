@@ -93,6 +93,14 @@ def test_an_exception_is_recorded_on_every_attempt(project: Project) -> None:
         # Each attempt's log counts its lines from 0.
         lines = project.store.read_log_lines(work, attempt=number, stream=LogStream.STDOUT)
         assert [(line.seq, line.text) for line in lines] == [(0, f"attempt {number}")]
+        # Its stderr ends with the traceback, as an uncaught exception ends a script's.
+        err = [
+            line.text
+            for line in project.store.read_log_lines(work, attempt=number, stream=LogStream.STDERR)
+        ]
+        assert err[0] == "Traceback (most recent call last):"
+        assert err[-1] == f"ValueError: bad value on attempt {number}"
+        assert "\n".join(err) + "\n" == attempt.exception.traceback
         # What it had when it failed is kept, for the post-mortem: inherited and set.
         assert project.artifacts(work, attempt=number) == {"mode": "raise", "tried": number}
     assert project.store.get_task(work).status is Status.FAILED

@@ -168,9 +168,23 @@ def run_worker(
                 assert flow_cls is not None, "a step order needs its flow"
                 assert graph is not None, "a step order needs its graph"
                 result = _attempt(order, flow_cls, graph, run, blobs, load, channel)
+                if fds_attached:
+                    _write_traceback(result)
             _flush()
         channel.key = None
         channel.send(result)
+
+
+def _write_traceback(result: TaskResult) -> None:
+    """A failed attempt's traceback ends its stderr, as an uncaught exception ends a script's
+    (its log then tells the whole story; ``exception`` still has it as a record)."""
+    if result.ok or result.exception is None or not result.exception.traceback:
+        return
+    _flush()  # what the step wrote comes first
+    data = result.exception.traceback.encode("utf-8", "backslashreplace")
+    with contextlib.suppress(OSError):  # to the descriptor: the step may have replaced sys.stderr
+        while data:
+            data = data[os.write(2, data) :]
 
 
 def _flush() -> None:
