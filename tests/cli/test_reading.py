@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from flowtrail.cli.output import echo_json
-from flowtrail.client import Run
+from flowtrail.cli.output import echo_json, format_time
+from flowtrail.client import Run, Task
 
 from .conftest import SCRIPT, History, assert_one_line_error
 
@@ -265,6 +265,43 @@ def test_show_a_failed_task(history: History) -> None:
     assert re.search(r"exception\s+RuntimeError: asked to fail", table.stdout), table.stdout
     run = history.cli("show", "ReportFlow/3")
     assert re.search(r"end\s+end\s+1\s+1 failed", run.stdout), run.stdout
+
+
+def test_show_an_attempt_gives_that_attempts_times(tmp_path: Path) -> None:
+    # A retried task: attempt 0 failed, attempt 1 succeeded. Each attempt shown has its own
+    # start, end and duration, not the task's first start with the latest end.
+    history = History(tmp_path)
+    marker = tmp_path / "marker"
+    marker.write_text("go")
+    history.env["REPORT_MARKER"] = str(marker)
+    try:
+        history.record("--mode", "retry")
+        latest = history.flow().latest_run["start"].task
+        assert latest is not None
+        for number in (0, 1):
+            attempt = Task(
+                latest.pathspec, number, provider=history.provider, _current_namespace=None
+            )
+            assert attempt.started_at is not None
+            assert attempt.finished_at is not None
+            shown = history.json("show", latest.pathspec, "--attempt", str(number))
+            assert shown["attempt"] == number
+            assert shown["started_at"] == attempt.started_at.isoformat()
+            assert shown["finished_at"] == attempt.finished_at.isoformat()
+            assert shown["duration_seconds"] == pytest.approx(
+                (attempt.finished_at - attempt.started_at).total_seconds()
+            )
+            table = history.cli("show", latest.pathspec, "--attempt", str(number)).stdout
+            assert re.search(rf"^started\s+{format_time(attempt.started_at)}\s*$", table, re.M), (
+                table
+            )
+        first = Task(latest.pathspec, 0, provider=history.provider, _current_namespace=None)
+        assert first.finished_at is not None
+        assert latest.started_at is not None
+        assert latest.started_at >= first.finished_at  # the latest attempt is the retry
+        assert history.json("show", latest.pathspec)["started_at"] == latest.started_at.isoformat()
+    finally:
+        history.close()
 
 
 # --- bad input -----------------------------------------------------------------------------------

@@ -189,16 +189,22 @@ def describe_step(step: Step) -> dict[str, Any]:
 
 
 def describe_task(task: Task) -> dict[str, Any]:
-    """``type`` (``"task"``), the :func:`task_summary` keys, ``step``, ``foreach_stack``,
+    """``type`` (``"task"``), the :func:`task_summary` keys, ``started_at`` (when the
+    attempt shown started; ``None`` before it started or for a task a resume cloned; the
+    duration is then that attempt's), ``step``, ``foreach_stack``,
     ``parent_tasks`` (pathspecs), ``origin_pathspec``, ``exception`` (``type``, ``message``,
     ``traceback``, or ``None``), ``user_tags``, ``system_tags``, ``metadata`` (entries of the
     attempt shown, oldest first: ``name``, ``value``, ``type``, ``value_type``, ``attempt``,
     ``created_at``) and ``artifacts`` (by name)."""
     summary = task_summary(task)
+    started = task.started_at
+    if started is not None:
+        summary["duration_seconds"] = duration_seconds(started, summary["finished_at"])
     exception = task.exception
     return {
         "type": "task",
         **summary,
+        "started_at": started,
         "step": task.path_components[2],
         "foreach_stack": [
             {"step": frame.step, "index": frame.index, "num_splits": frame.num_splits}

@@ -37,11 +37,14 @@ def _run_line(summary: dict[str, Any] | None) -> str | None:
     return f"{summary['pathspec']} ({summary['status']})"
 
 
-def _times(entry: dict[str, Any], started: str = "started") -> dict[str, Any]:
+def _times(
+    entry: dict[str, Any], started: str = "started", start_key: str = "created_at"
+) -> dict[str, Any]:
+    start = entry[start_key]
     return {
-        started: entry["created_at"],
+        started: start,
         "finished": entry["finished_at"],
-        "duration": format_duration(entry["duration_seconds"], since=entry["created_at"]),
+        "duration": format_duration(entry["duration_seconds"], since=start),
     }
 
 
@@ -175,7 +178,8 @@ def _show_task(d: dict[str, Any]) -> None:
             "task": d["pathspec"],
             "status": d["status"],
             "attempt": d["attempt"],
-            **_times(d),
+            # The attempt shown; a task a resume cloned ran none: the copy's time.
+            **_times(d, start_key="created_at" if d["started_at"] is None else "started_at"),
             "foreach": [f"{f['step']}[{f['index']}]" for f in d["foreach_stack"]] or None,
             "parent tasks": d["parent_tasks"] or None,
             "cloned from": d["origin_pathspec"],

@@ -198,6 +198,13 @@ class Task(RunScoped, Container[DataArtifact]):
         return self.status.finished
 
     @property
+    def started_at(self) -> datetime | None:
+        """When the attempt shown (the one asked for, else the latest) started; ``None``
+        before the task started, and for a task cloned by a resume (it ran no attempt)."""
+        attempt = self._attempt_record()
+        return None if attempt is None else attempt.started_at
+
+    @property
     def finished_at(self) -> datetime | None:
         """When the task (the attempt asked for) ended, or ``None`` while it runs."""
         if self._asked is not None:
