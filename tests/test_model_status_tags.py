@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -17,6 +18,7 @@ from flowtrail.model import (
     Status,
     check_transition,
     is_system_tag,
+    validate_new_tag,
     validate_system_tag,
     validate_tag,
     validate_user_tags,
@@ -182,6 +184,17 @@ def test_control_characters_refused(tag: str) -> None:
         validate_tag(tag)
     with pytest.raises(InvalidTag, match="control characters"):
         validate_user_tags(["ok", tag])
+
+
+@pytest.mark.parametrize("tag", [" prod", "prod ", "\u00a0prod", "prod\u2003", " a b "])
+def test_surrounding_whitespace_refused_on_new_tags(tag: str) -> None:
+    assert validate_tag(tag) == tag  # still found and removed
+    message = f"must not begin or end with whitespace, got {tag!r}; did you mean {tag.strip()!r}"
+    for check in (validate_new_tag, lambda t: validate_user_tags([t])):
+        with pytest.raises(InvalidTag, match=re.escape(message)):
+            check(tag)
+    with pytest.raises(InvalidTag, match="whitespace"):
+        validate_system_tag(f"image:{tag.strip()}{tag[-1]}" if tag[-1].isspace() else f" {tag}")
 
 
 @pytest.mark.parametrize("tag", [None, 1, b"prod"])

@@ -65,12 +65,22 @@ def test_replace_removes_first(store: MetadataStore) -> None:
 
 def test_tag_rules(store: MetadataStore) -> None:
     run = store.create_run(_run(store)).pathspec
-    for bad, message in [("", "empty"), ("a" * 501, "at most 500"), ("a\nb", "control")]:
+    for bad, message in [
+        ("", "empty"),
+        ("a" * 501, "at most 500"),
+        ("a\nb", "control"),
+        ("prod ", "must not begin or end with whitespace, got 'prod '; did you mean 'prod'"),
+        ("\u00a0prod", "whitespace"),
+    ]:
         with pytest.raises(InvalidTag, match=message):
             store.add_tags(run, [bad])
     with pytest.raises(InvalidTag, match="collection of strings"):
         store.add_tags(run, "prod")
     assert store.add_tags(run, ["a" * 500]).user_tags == {"a" * 500}
+    with pytest.raises(InvalidTag, match="whitespace"):
+        store.replace_tags(run, ["a" * 500], [" b"])
+    assert store.get_run(run).user_tags == {"a" * 500}  # nothing half done
+    assert store.remove_tags(run, [" b"]).user_tags == {"a" * 500}  # absent: a no-op
 
 
 def test_at_most_200_user_tags(store: MetadataStore) -> None:
@@ -110,7 +120,7 @@ def test_every_tag_reads_back_exactly_from_a_run_and_a_listing(store: MetadataSt
         "a,b",
         "a|b;c",
         'it\'s "quoted"',
-        " spaced out ",
+        "spaced  out",
         "système",
         "🚀",
         "s",

@@ -18,6 +18,7 @@ __all__ = [
     "check_tag_collection",
     "check_user_tag_count",
     "is_system_tag",
+    "validate_new_tag",
     "validate_system_tag",
     "validate_tag",
     "validate_user_tags",
@@ -72,9 +73,29 @@ def validate_tag(tag: str) -> str:
     return tag
 
 
-def validate_system_tag(tag: str) -> str:
-    """Check a tag that flowtrail itself sets: the general rules plus a reserved prefix."""
+def validate_new_tag(tag: str) -> str:
+    """Check a tag about to be put on a run: the rules of :func:`validate_tag`, and no space
+    at either end (``'prod '`` would look like ``prod`` and never match it).
+
+    Tags are still found and removed by :func:`validate_tag` alone, so a run carrying such a
+    tag from an older version can lose it.
+
+    Raises:
+        InvalidTag: saying which rule, and the tag without the spaces.
+    """
     validate_tag(tag)
+    if tag != tag.strip():
+        raise InvalidTag(
+            f"a tag must not begin or end with whitespace, got {tag!r}; did you mean "
+            f"{tag.strip()!r}?",
+            details={"tag": tag},
+        )
+    return tag
+
+
+def validate_system_tag(tag: str) -> str:
+    """Check a tag that flowtrail itself sets: the rules of a new tag plus a reserved prefix."""
+    validate_new_tag(tag)
     if not is_system_tag(tag):
         raise InvalidTag(
             f"a system tag must start with one of {', '.join(SYSTEM_TAG_PREFIXES)}; got {tag!r}"
@@ -83,13 +104,13 @@ def validate_system_tag(tag: str) -> str:
 
 
 def validate_user_tags(tags: Iterable[str]) -> frozenset[str]:
-    """Check tags a user adds: the general rules, no reserved prefix, at most 200 of them.
+    """Check tags a user adds: the rules of a new tag, no reserved prefix, at most 200 of them.
 
     Raises:
         InvalidTag: for the first tag that breaks a rule, or for too many tags.
     """
     check_tag_collection(tags)
-    result = frozenset(validate_tag(tag) for tag in tags)
+    result = frozenset(validate_new_tag(tag) for tag in tags)
     reserved = sorted(tag for tag in result if is_system_tag(tag))
     if reserved:
         raise InvalidTag(

@@ -26,6 +26,7 @@ from flowtrail.model import (
     from_epoch_ms,
     is_system_tag,
     to_epoch_ms,
+    validate_new_tag,
     validate_tag,
 )
 from flowtrail.model.tags import check_user_tag_count
@@ -439,7 +440,7 @@ def remove_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
 
 def add_tags(conn: Connection, run: Pathspec, tags: Iterable[str]) -> None:
     """Add user tags; tags the run has already (user or system) are skipped silently."""
-    wanted = {validate_tag(t) for t in tags}
+    wanted = {validate_new_tag(t) for t in tags}
     row = run_row(conn, run, for_update=True)
     user, system = _current_tags(conn, row.pk)
     new = wanted - user - system
