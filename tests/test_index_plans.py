@@ -22,12 +22,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flowtrail.model import Pathspec, RunFilter, Status, to_epoch_ms, utc_now
+from flowtrail.model import LogStream, Pathspec, RunFilter, Status, to_epoch_ms, utc_now
 from flowtrail.store.sql import create_engine, upgrade
 from flowtrail.store.sql.codec import param_rows
 from flowtrail.store.sql.dialects import explain, is_sqlite
 from flowtrail.store.sql.lookup import Keys, run_exists_stmt
-from flowtrail.store.sql.records import artifacts_stmt, metadata_stmt, task_metadata_stmt
+from flowtrail.store.sql.records import (
+    artifact_stmt,
+    artifacts_stmt,
+    log_lines_stmt,
+    metadata_stmt,
+    task_metadata_stmt,
+)
 from flowtrail.store.sql.runs import find_tags_stmt, recount_tags
 from flowtrail.store.sql.schema import (
     artifacts,
@@ -41,7 +47,14 @@ from flowtrail.store.sql.schema import (
     tasks,
 )
 from flowtrail.store.sql.search import find_runs_stmt
-from flowtrail.store.sql.tasks import attempts_of_tasks_stmt, find_tasks_stmt, read_task_stmt
+from flowtrail.store.sql.tasks import (
+    attempt_stmt,
+    attempts_of_tasks_stmt,
+    find_tasks_stmt,
+    read_task_stmt,
+    step_stmt,
+    steps_stmt,
+)
 from tests.conftest import truncate_all
 
 pytestmark = pytest.mark.slow
@@ -278,18 +291,27 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         "runs of a flow by status": lambda c: find_runs_stmt(
             RunFilter.of("Small", statuses=[Status.FAILED]), 50, None, SMALL
         ),
-        "tasks of a step": lambda c: find_tasks_stmt(
-            keys(c), task.truncate(task.level.STEP), 100, None
+        "tasks of a step": lambda c: find_tasks_stmt(task.truncate(task.level.STEP), 100, None),
+        "next page of a step's tasks": lambda c: find_tasks_stmt(
+            task.truncate(task.level.STEP), 100, 60_000
         ),
+        "tasks of a run": lambda c: find_tasks_stmt(task.truncate(task.level.RUN), 100, None),
+        "steps of a run": lambda c: steps_stmt(task.truncate(task.level.RUN), 100, None),
+        "a step by its pathspec": lambda c: step_stmt(task.truncate(task.level.STEP)),
+        "latest attempt of a task": lambda c: attempt_stmt(task, None),
+        "one attempt of a task": lambda c: attempt_stmt(task, 0),
+        "log lines of a task": lambda c: log_lines_stmt(task, 0, LogStream.STDOUT, 0, 1000),
         "attempts of a batch's tasks": lambda c: attempts_of_tasks_stmt(
             c, [2 * i for i in range(49_000, 49_200, 5)]
         ),
         "a task by its pathspec": lambda c: read_task_stmt(task),
         "metadata of a task": lambda c: metadata_stmt(keys(c), task, limit=100, after=None),
         "metadata of a task by its pathspec": lambda c: task_metadata_stmt(task, limit=101),
-        "artifacts of a task": lambda c: artifacts_stmt(
-            keys(c), task, attempt=None, limit=100, after=None
+        "artifacts of a task": lambda c: artifacts_stmt(task, attempt=None, limit=100, after=None),
+        "next page of an attempt's artifacts": lambda c: artifacts_stmt(
+            task, attempt=0, limit=100, after="a0"
         ),
+        "an artifact by its pathspec": lambda c: artifact_stmt(task.child("a1"), None),
         # Searches. A tag the where requires drives the walk; the rest is probed per run.
         "runs matching a compound where": lambda c: find_runs_stmt(
             RunFilter.of(where=COMPOUND), 50, None

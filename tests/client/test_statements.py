@@ -130,3 +130,37 @@ def test_a_repeated_query_sees_runs_recorded_since(big: tuple[CountingStore, Flo
     assert flow.latest_run.id == "251"
     assert [r.id for r in flow.runs("prod", limit=2)] == ["251", tagged[0]]
     assert "251" in flow
+
+
+def test_below_a_run_each_read_is_one_statement(counting: tuple[CountingStore, Provider]) -> None:
+    # A run's steps, a step's tasks, a task's attempt, artifacts and log lines: each one
+    # statement that finds the run, the task and the rows together, in no transaction.
+    store, provider = counting
+    everyone = {"provider": provider, "_current_namespace": None}
+    run = Run("TrainFlow/1", **everyone)
+    task = Task("TrainFlow/1/end/6", **everyone)
+    reads: dict[str, Callable[[], object]] = {
+        "steps": lambda: list(run),
+        "a step": lambda: run["end"],
+        "its tasks": lambda: list(run["end"]),
+        "the latest attempt": lambda: Task("TrainFlow/1/end/6", **everyone).exception,
+        "an attempt": lambda: Task("TrainFlow/1/end/6", 0, **everyone),
+        "artifacts": lambda: dir(Task("TrainFlow/1/end/6", **everyone).data),
+        "an artifact": lambda: task["accuracy"].sha,
+        "log lines": lambda: Task("TrainFlow/1/end/6", **everyone).stdout,
+    }
+    # Making a Task or a Step is a statement of its own (its record); the rest is the read.
+    counts = {name: len(cost(store, read)) for name, read in reads.items()}
+    assert counts == {
+        "steps": 1,
+        "a step": 1,
+        "its tasks": 2,
+        "the latest attempt": 2,
+        "an attempt": 2,
+        "artifacts": 2,
+        "an artifact": 1,
+        "log lines": 2,  # the task's record names its latest attempt
+    }, counts
+    for name, read in reads.items():
+        seen = cost(store, read)
+        assert "BEGIN" not in seen, (name, seen)

@@ -9,8 +9,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
-
 from flowtrail.model import (
     ArtifactRecord,
     AttemptRecord,
@@ -283,14 +281,16 @@ def _run_from_row(row: Sequence[Any], parameters: Any, code_package: Any) -> Run
     return record
 
 
-def step_from_row(row: Row[Any], run: Pathspec) -> StepRecord:
-    """A ``steps`` row to a :class:`StepRecord`."""
+def step_from_row(row: Sequence[Any], run: Pathspec) -> StepRecord:
+    """A row of a step's columns as stored (``tasks._step_columns``: its key, name, kind,
+    next steps as JSON, creation and latest task end in epoch ms) to a :class:`StepRecord`."""
+    _pk, name, kind, next_steps, created, finished = row
     return StepRecord(
-        pathspec=run.child(row.name),
-        kind=StepKind(row.kind),
-        created_at=row.created_at,
-        next_steps=tuple(row.next_steps),
-        finished_at=row.finished_at,
+        pathspec=Pathspec._trusted((*run.components, name)),
+        kind=StepKind(kind),
+        created_at=from_epoch_ms(created),
+        next_steps=tuple(stored_json(next_steps)),
+        finished_at=None if finished is None else from_epoch_ms(finished),
     )
 
 
@@ -317,17 +317,19 @@ def task_from_row(row: Sequence[Any], run: Pathspec) -> TaskRecord:
     )
 
 
-def attempt_from_row(row: Row[Any], task: Pathspec) -> AttemptRecord:
-    """An ``attempts`` row to an :class:`AttemptRecord`."""
-    exc = row.exception
+def attempt_from_row(row: Sequence[Any], task: Pathspec) -> AttemptRecord:
+    """A row of an attempt's columns as stored (``tasks._attempt_columns``: number, status,
+    start and end in epoch ms, host, pid, exception as JSON) to an :class:`AttemptRecord`."""
+    number, status, started, finished, host, pid, exception = row
+    exc = stored_json(exception)
     return AttemptRecord(
         pathspec=task,
-        number=row.number,
-        status=Status(row.status),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        host=row.host,
-        pid=row.pid,
+        number=number,
+        status=_STATUSES[status],
+        started_at=from_epoch_ms(started),
+        finished_at=None if finished is None else from_epoch_ms(finished),
+        host=host,
+        pid=pid,
         exception=ExceptionInfo(exc["type"], exc["message"], exc["traceback"]) if exc else None,
     )
 
@@ -355,27 +357,34 @@ def metadata_from_row(
     )
 
 
-def artifact_from_row(row: Row[Any], task: Pathspec) -> ArtifactRecord:
-    """An ``artifacts`` row to an :class:`ArtifactRecord`."""
+def artifact_from_row(row: Sequence[Any], task: Pathspec) -> ArtifactRecord:
+    """A row of an artifact's columns as stored (``records._artifact_columns``: name,
+    attempt, sha, size, Python type, encoding, creation in epoch ms, scalar type and text)
+    to an :class:`ArtifactRecord`."""
+    name, attempt, sha, size, python_type, encoding, created, value_type, value_text = row
     return ArtifactRecord(
-        pathspec=task.child(row.name),
-        attempt=row.attempt,
-        sha=row.sha,
-        size=row.size,
-        python_type=row.python_type,
-        encoding=row.encoding,
-        created_at=row.created_at,
-        value=_scalar_from(row.value_type, row.value_text),
+        pathspec=Pathspec._trusted((*task.components, name)),
+        attempt=attempt,
+        sha=sha,
+        size=size,
+        python_type=python_type,
+        encoding=encoding,
+        created_at=from_epoch_ms(created),
+        value=_scalar_from(value_type, value_text),
     )
 
 
-def log_line_from_row(row: Row[Any], task: Pathspec) -> LogLine:
-    """A ``log_lines`` row to a :class:`LogLine`."""
+def log_line_from_row(
+    row: Sequence[Any], task: Pathspec, attempt: int, stream: LogStream
+) -> LogLine:
+    """A row of a log line's columns as stored (``seq``, creation in epoch ms, ``text``) of
+    one attempt's stream to a :class:`LogLine`."""
+    seq, created, text = row
     return LogLine(
         pathspec=task,
-        attempt=row.attempt,
-        stream=LogStream(row.stream),
-        seq=row.seq,
-        created_at=row.created_at,
-        text=row.text,
+        attempt=attempt,
+        stream=stream,
+        seq=seq,
+        created_at=from_epoch_ms(created),
+        text=text,
     )

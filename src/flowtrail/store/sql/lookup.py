@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -20,21 +21,25 @@ __all__ = [
     "RECORD_WIDTH",
     "TAG_SEPARATOR",
     "Keys",
+    "checked_task_rows",
     "find_flow_pk",
     "flow_pk",
     "missing_flow",
     "missing_run",
+    "missing_step",
     "missing_task",
     "read_run_row",
     "record_columns",
     "run_exists",
     "run_exists_stmt",
     "run_keys",
+    "run_path_select",
     "run_record_columns",
     "run_row",
     "stored",
     "task_keys",
     "task_row",
+    "task_values",
 ]
 
 #: Separates the tags of a run in its ``tag_list`` column (see
@@ -221,6 +226,14 @@ def missing_run(reads: Reads, run: Pathspec) -> NoReturn:
     )
 
 
+def missing_step(step: Pathspec) -> NotFound:
+    """The error for a step that its run does not have."""
+    return NotFound(
+        f"step {str(step)!r} does not exist in run {str(step.truncate(Level.RUN))!r}",
+        details={"pathspec": str(step)},
+    )
+
+
 def missing_task(task: Pathspec, found_in: str | None) -> NotFound:
     """The error for a task that its run does not have in the step named; ``found_in`` is
     the step that has a task of that id, if one does."""
@@ -241,48 +254,80 @@ _TASK_PK = (
 )
 
 
-def run_and_task_keys(*columns: Any) -> Any:
-    """The statement that resolves a run and one of its tasks by name (the task's columns
-    ``NULL`` when the run has no such task), selecting ``columns`` of ``tasks`` and
-    ``steps`` besides the keys: see :meth:`Keys.for_path`."""
+def run_path_select(*columns: Any, outer: Sequence[tuple[Any, Any]] = ()) -> Any:
+    """A statement that finds ``Flow/run_id`` by name (the flow's name, the runs'
+    ``(flow_pk, run_id)`` key) and selects the run's key, its flow's key, then ``columns``
+    of the tables ``outer`` joins to it: ``(table, on)`` pairs, outer joins in that order, so
+    that a run without such rows still gives one row (of ``NULL``s) and a missing run none.
+    Its bind parameters are ``flow`` and ``run_id``, and those of ``outer``."""
+    joined = runs.join(flows, flows.c.pk == runs.c.flow_pk)
+    for table, on in outer:
+        joined = joined.outerjoin(table, on)
     return (
-        sa.select(
-            runs.c.pk,
-            runs.c.flow_pk,
-            tasks.c.pk.label("task_pk"),
-            steps.c.name.label("step_name"),
-            *columns,
-        )
-        .select_from(
-            runs.join(flows, flows.c.pk == runs.c.flow_pk)
-            .outerjoin(
+        sa.select(runs.c.pk, runs.c.flow_pk, *columns)
+        .select_from(joined)
+        .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
+    )
+
+
+def run_and_task_keys(*columns: Any, outer: Sequence[tuple[Any, Any]] = ()) -> Any:
+    """The statement that resolves a run and one of its tasks by name (the task's columns
+    ``NULL`` when the run has no such task), selecting ``columns`` of ``tasks``, ``steps``
+    and the tables ``outer`` joins after them besides the keys: see :meth:`Keys.for_path`
+    and :func:`run_path_select`."""
+    return run_path_select(
+        tasks.c.pk.label("task_pk"),
+        steps.c.name.label("step_name"),
+        *columns,
+        outer=[
+            (
                 tasks,
                 sa.and_(tasks.c.run_pk == runs.c.pk, tasks.c.task_id == sa.bindparam("task_id")),
-            )
-            .outerjoin(steps, steps.c.pk == tasks.c.step_pk)
-        )
-        .where(flows.c.name == sa.bindparam("flow"), runs.c.run_id == sa.bindparam("run_id"))
+            ),
+            (steps, steps.c.pk == tasks.c.step_pk),
+            *outer,
+        ],
     )
 
 
 _RUN_AND_TASK_KEYS = run_and_task_keys()
 
 
-def task_row(reads: Reads, task: Pathspec, stmt: Any = _RUN_AND_TASK_KEYS) -> StoredRow:
-    """The row of ``stmt``, a :func:`run_and_task_keys` statement, for the task
-    ``Flow/run_id/step/task_id``: the run's key, its flow's key, the task's key, its step's
-    name, then the columns asked for.
+def task_row(
+    reads: Reads,
+    task: Pathspec,
+    stmt: Any = _RUN_AND_TASK_KEYS,
+    values: Mapping[str, Any] | None = None,
+) -> StoredRow:
+    """The first row of ``stmt``, a :func:`run_and_task_keys` statement, for the task
+    ``Flow/run_id/step/task_id`` (``values`` for its other bind parameters): the run's key,
+    its flow's key, the task's key, its step's name, then the columns asked for.
 
     Raises:
         NotFound: no such run, or no such task in that step.
     """
+    return checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))[0]
+
+
+def task_values(task: Pathspec, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The bind parameters of a :func:`run_and_task_keys` statement for ``task``, and
+    ``values``."""
     run = task.truncate(Level.RUN)
-    row = reads.first(stmt, {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id})
-    if row is None:
-        missing_run(reads, run)
-    if row[2] is None or row[3] != task.step:
-        raise missing_task(task, row[3])
-    return row
+    return {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id, **(values or {})}
+
+
+def checked_task_rows(reads: Reads, task: Pathspec, rows: list[StoredRow]) -> list[StoredRow]:
+    """``rows`` of a :func:`run_and_task_keys` statement for ``task``, when they found it.
+
+    Raises:
+        NotFound: no such run, or no such task in that step.
+    """
+    if not rows:
+        missing_run(reads, task.truncate(Level.RUN))
+    first = rows[0]
+    if first[2] is None or first[3] != task.step:
+        raise missing_task(task, first[3])
+    return rows
 
 
 def task_keys(reads: Reads, task: Pathspec) -> tuple[int, int]:
@@ -365,10 +410,7 @@ class Keys:
                 _STEP_PK, {"run_pk": self.run_pk, "name": name}
             ).scalar_one_or_none()
             if pk is None:
-                raise NotFound(
-                    f"step {str(step)!r} does not exist in run {str(self.run)!r}",
-                    details={"pathspec": str(step)},
-                )
+                raise missing_step(step)
             self._steps[name] = int(pk)
         return self._steps[name]
 

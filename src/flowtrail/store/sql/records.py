@@ -27,7 +27,16 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, in_values
-from flowtrail.store.sql.lookup import Keys, run_keys, task_keys
+from flowtrail.store.sql.lookup import (
+    Keys,
+    checked_task_rows,
+    run_and_task_keys,
+    run_keys,
+    stored,
+    task_keys,
+    task_row,
+    task_values,
+)
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.reads import Reads
 from flowtrail.store.sql.schema import (
@@ -42,11 +51,12 @@ from flowtrail.store.sql.schema import (
 
 __all__ = [
     "append_log_lines",
+    "artifact_stmt",
     "artifacts_stmt",
     "find_artifacts",
     "find_metadata",
     "get_artifact",
-    "latest_artifact_attempt",
+    "log_lines_stmt",
     "metadata_stmt",
     "read_log_lines",
     "record_artifacts",
@@ -308,74 +318,133 @@ def record_artifacts(keys: Keys, new: Sequence[NewArtifact], now: datetime) -> N
             )
 
 
-def artifacts_stmt(
-    keys: Keys, task: Pathspec, *, attempt: int | None, limit: int, after: str | None
-) -> Any:
-    """The statement behind ``find_artifacts``, on ``artifacts (task_pk, name, attempt)``:
-    one attempt's artifacts by name; ``attempt=None`` means the latest attempt that recorded
-    any."""
-    task_pk = keys.task_pk(task)
-    if attempt is None:
-        attempt = latest_artifact_attempt(keys, task_pk)
-    stmt = sa.select(artifacts).where(
-        artifacts.c.task_pk == task_pk, artifacts.c.attempt == attempt
-    )
+def _artifact_columns() -> list[Any]:
+    """An artifact's columns as stored (:func:`~flowtrail.store.sql.codec.
+    artifact_from_row`)."""
+    a = artifacts.c
+    return [
+        a.name,
+        a.attempt,
+        a.sha,
+        a.size,
+        a.python_type,
+        a.encoding,
+        stored(a.created_at, sa.BigInteger()),
+        a.value_type,
+        a.value_text,
+    ]
+
+
+@functools.cache
+def _artifacts_by_path(by_attempt: bool, after: bool) -> Any:
+    """One shape of the statement that reads a page of a task's artifacts by its pathspec,
+    on ``artifacts (task_pk, name, attempt)``: the keys of its run and task, then the
+    artifacts of attempt ``attempt``, or of the latest attempt that recorded any, by name
+    (``NULL``s when there is none)."""
+    a = artifacts.c
+    if by_attempt:
+        attempt: Any = sa.bindparam("attempt")
+    else:
+        latest = artifacts.alias("latest")
+        attempt = (
+            sa.select(sa.func.max(latest.c.attempt))
+            .where(latest.c.task_pk == tasks.c.pk)
+            .scalar_subquery()
+        )
+    on = sa.and_(a.task_pk == tasks.c.pk, a.attempt == attempt)
+    if after:
+        on = sa.and_(on, a.name > sa.bindparam("after"))
+    stmt = run_and_task_keys(*_artifact_columns(), outer=[(artifacts, on)])
+    return stmt.order_by(a.name).limit(sa.bindparam("limit", type_=sa.Integer()))
+
+
+def _artifacts_values(attempt: int | None, limit: int, after: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"limit": limit}
+    if attempt is not None:
+        values["attempt"] = attempt
     if after is not None:
-        stmt = stmt.where(artifacts.c.name > after)
-    return stmt.order_by(artifacts.c.name).limit(limit)
+        values["after"] = after
+    return values
 
 
-def latest_artifact_attempt(keys: Keys, task_pk: int) -> int:
-    """The latest attempt of a task that recorded artifacts (0 when none did)."""
-    latest = keys.conn.execute(
-        sa.select(sa.func.max(artifacts.c.attempt)).where(artifacts.c.task_pk == task_pk)
-    ).scalar()
-    return int(latest or 0)
+def artifacts_stmt(task: Pathspec, *, attempt: int | None, limit: int, after: str | None) -> Any:
+    """The statement of :func:`find_artifacts` with its values in it (for plans)."""
+    stmt = _artifacts_by_path(attempt is not None, after is not None)
+    return stmt.params(task_values(task, _artifacts_values(attempt, limit, after)))
 
 
 def find_artifacts(
-    keys: Keys, task: Pathspec, page: PageRequest, attempt: int | None
+    reads: Reads, task: Pathspec, page: PageRequest, attempt: int | None
 ) -> Page[ArtifactRecord]:
-    """A task's artifacts by name, for one attempt or the latest that recorded any.
+    """A task's artifacts by name, for one attempt or the latest that recorded any, in one
+    statement.
 
     The cursor carries the attempt chosen for the first page, so that an attempt recorded
     meanwhile does not change which attempt the later pages list.
+
+    Raises:
+        NotFound: no such run or task.
     """
     after = decode_cursor("artifacts", page.cursor, (int, str))
     if after is not None:
         attempt = after[0]
-    elif attempt is None:
-        attempt = latest_artifact_attempt(keys, keys.task_pk(task))
-    rows = keys.conn.execute(
-        artifacts_stmt(
-            keys, task, attempt=attempt, limit=page.limit + 1, after=after[1] if after else None
-        )
-    ).all()
+    stmt = _artifacts_by_path(attempt is not None, after is not None)
+    values = _artifacts_values(attempt, page.limit + 1, after[1] if after else None)
+    rows = checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))
+    if rows[0][4] is None:
+        rows = []
     return page_of(
         "artifacts",
         rows,
         page.limit,
-        lambda r: [r.attempt, r.name],
-        lambda r: codec.artifact_from_row(r, task),
+        lambda r: [r[5], r[4]],
+        lambda r: codec.artifact_from_row(r[4:], task),
     )
 
 
-def get_artifact(keys: Keys, artifact: Pathspec, attempt: int | None) -> ArtifactRecord:
-    """One artifact, of an attempt or of the latest attempt that recorded it."""
-    task = artifact.expect(Level.ARTIFACT).truncate(Level.TASK)
-    stmt = sa.select(artifacts).where(
-        artifacts.c.task_pk == keys.task_pk(task), artifacts.c.name == artifact.artifact
-    )
+@functools.cache
+def _artifact_by_path(by_attempt: bool) -> Any:
+    """The statement that reads one artifact by its pathspec: of attempt ``attempt``, or of
+    the latest attempt that recorded it (``artifacts (task_pk, name, attempt)``)."""
+    a = artifacts.c
+    on = sa.and_(a.task_pk == tasks.c.pk, a.name == sa.bindparam("name"))
+    if by_attempt:
+        on = sa.and_(on, a.attempt == sa.bindparam("attempt"))
+    stmt = run_and_task_keys(*_artifact_columns(), outer=[(artifacts, on)])
+    return stmt.order_by(a.attempt.desc()).limit(1)
+
+
+def _artifact_values(artifact: Pathspec, attempt: int | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": artifact.artifact}
     if attempt is not None:
-        stmt = stmt.where(artifacts.c.attempt == attempt)
-    row = keys.conn.execute(stmt.order_by(artifacts.c.attempt.desc()).limit(1)).one_or_none()
-    if row is None:
+        values["attempt"] = attempt
+    return values
+
+
+def artifact_stmt(artifact: Pathspec, attempt: int | None) -> Any:
+    """The statement of :func:`get_artifact` with its values in it (for plans)."""
+    task = artifact.truncate(Level.TASK)
+    values = task_values(task, _artifact_values(artifact, attempt))
+    return _artifact_by_path(attempt is not None).params(values)
+
+
+def get_artifact(reads: Reads, artifact: Pathspec, attempt: int | None) -> ArtifactRecord:
+    """One artifact, of an attempt or of the latest attempt that recorded it, in one
+    statement.
+
+    Raises:
+        NotFound: no such run, task or artifact (in that attempt).
+    """
+    task = artifact.expect(Level.ARTIFACT).truncate(Level.TASK)
+    values = _artifact_values(artifact, attempt)
+    row = task_row(reads, task, _artifact_by_path(attempt is not None), values)
+    if row[4] is None:
         which = f" in attempt {attempt}" if attempt is not None else ""
         raise NotFound(
             f"artifact {str(artifact)!r} does not exist{which}",
             details={"pathspec": str(artifact)},
         )
-    return codec.artifact_from_row(row, task)
+    return codec.artifact_from_row(row[4:], task)
 
 
 # -- logs --------------------------------------------------------------------------------
@@ -411,23 +480,49 @@ def append_log_lines(keys: Keys, lines: Sequence[NewLogLine], now: datetime) -> 
     )
 
 
+_LOG_LINES_BY_PATH = (
+    run_and_task_keys(
+        log_lines.c.seq,
+        stored(log_lines.c.created_at, sa.BigInteger()),
+        log_lines.c.text,
+        outer=[
+            (
+                log_lines,
+                sa.and_(
+                    log_lines.c.task_pk == tasks.c.pk,
+                    log_lines.c.attempt == sa.bindparam("attempt"),
+                    log_lines.c.stream == sa.bindparam("stream"),
+                    log_lines.c.seq >= sa.bindparam("offset"),
+                ),
+            )
+        ],
+    )
+    .order_by(log_lines.c.seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer()))
+)
+
+
+def log_lines_stmt(task: Pathspec, attempt: int, stream: LogStream, offset: int, limit: int) -> Any:
+    """The statement of :func:`read_log_lines` with its values in it (for plans)."""
+    values = {"attempt": attempt, "stream": str(stream), "offset": offset, "limit": limit}
+    return _LOG_LINES_BY_PATH.params(task_values(task, values))
+
+
 def read_log_lines(
-    keys: Keys, task: Pathspec, attempt: int, stream: LogStream, offset: int, limit: int
+    reads: Reads, task: Pathspec, attempt: int, stream: LogStream, offset: int, limit: int
 ) -> list[LogLine]:
-    """Up to ``limit`` lines of one stream from ``seq >= offset``, in order."""
+    """Up to ``limit`` lines of one stream from ``seq >= offset``, in order, in one statement
+    (on ``log_lines (task_pk, attempt, stream, seq)``).
+
+    Raises:
+        NotFound: no such run or task.
+    """
     limits.check_log_limit(limit)
     limits.check_int("offset", offset)
     limits.check_attempt(attempt)
     stream = LogStream(stream)
-    rows = keys.conn.execute(
-        sa.select(log_lines)
-        .where(
-            log_lines.c.task_pk == keys.task_pk(task),
-            log_lines.c.attempt == attempt,
-            log_lines.c.stream == str(stream),
-            log_lines.c.seq >= offset,
-        )
-        .order_by(log_lines.c.seq)
-        .limit(limit)
-    ).all()
-    return [codec.log_line_from_row(r, task) for r in rows]
+    values = {"attempt": attempt, "stream": str(stream), "offset": offset, "limit": limit}
+    rows = checked_task_rows(reads, task, reads.all(_LOG_LINES_BY_PATH, task_values(task, values)))
+    if rows[0][4] is None:
+        return []
+    return [codec.log_line_from_row(r[4:], task, attempt, stream) for r in rows]

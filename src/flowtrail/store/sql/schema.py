@@ -210,6 +210,8 @@ steps = sa.Table(
     sa.Column("next_steps", JSON, nullable=False),
     sa.Column("created_at", EpochMs(), nullable=False),
     sa.UniqueConstraint("run_pk", "name"),
+    # the steps of a run, in order
+    sa.Index(None, "run_pk", "pk"),
 )
 
 tasks = sa.Table(
@@ -226,8 +228,9 @@ tasks = sa.Table(
     sa.Column("parent_tasks", JSON, nullable=False),
     sa.Column("origin_pathspec", sa.String(1024), nullable=True),
     sa.UniqueConstraint("run_pk", "task_id"),
-    # the tasks of a step, in order
+    # the tasks of a step, and of a run, in order
     sa.Index(None, "step_pk", "pk"),
+    sa.Index(None, "run_pk", "pk"),
 )
 
 task_edges = sa.Table(

@@ -281,17 +281,17 @@ class SqlStore(MetadataStore):
     def create_step(self, step: NewStep) -> StepRecord:
         with self._keys(step.pathspec, write=True) as keys:
             tasks.create_steps(keys, [step], utc_now())
-            return tasks.get_step(keys, step.pathspec)
+            return tasks.read_step(ConnectionReads(keys.conn), step.pathspec)
 
     def get_step(self, step: Pathspec) -> StepRecord:
         step.expect(Level.STEP)
-        with self._keys(step, write=False) as keys:
-            return tasks.get_step(keys, step)
+        with self._reads() as reads:
+            return tasks.read_step(reads, step)
 
     def find_steps(self, run: Pathspec, page: PageRequest | None = None) -> Page[StepRecord]:
         run.expect(Level.RUN)
-        with self._keys(run, write=False) as keys:
-            return tasks.find_steps(keys, page or PageRequest())
+        with self._reads() as reads:
+            return tasks.read_steps(reads, run, page or PageRequest())
 
     def create_task(self, task: NewTask) -> TaskRecord:
         with self._keys(task.pathspec, write=True) as keys:
@@ -308,8 +308,8 @@ class SqlStore(MetadataStore):
             raise InvalidArgument(
                 f"expected a run 'Flow/run_id' or a step 'Flow/run_id/step', got {str(scope)!r}"
             )
-        with self._keys(scope, write=False) as keys:
-            return tasks.find_tasks(keys, scope, page or PageRequest())
+        with self._reads() as reads:
+            return tasks.read_tasks(reads, scope, page or PageRequest())
 
     def find_child_tasks(self, task: Pathspec, page: PageRequest | None = None) -> Page[TaskRecord]:
         task.expect(Level.TASK)
@@ -329,24 +329,24 @@ class SqlStore(MetadataStore):
     def start_attempt(self, attempt: NewAttempt) -> AttemptRecord:
         with self._keys(attempt.pathspec, write=True) as keys:
             tasks.start_attempts(keys, [attempt], utc_now())
-            return tasks.get_attempt(keys, attempt.pathspec, attempt.number)
+            return tasks.read_attempt(ConnectionReads(keys.conn), attempt.pathspec, attempt.number)
 
     def finish_attempt(self, end: AttemptEnd) -> AttemptRecord:
         with self._keys(end.pathspec, write=True) as keys:
             tasks.end_attempts(keys, [end], utc_now())
-            return tasks.get_attempt(keys, end.pathspec, end.number)
+            return tasks.read_attempt(ConnectionReads(keys.conn), end.pathspec, end.number)
 
     def get_attempt(self, task: Pathspec, number: int | None = None) -> AttemptRecord:
         task.expect(Level.TASK)
         if number is not None:
             check_attempt(number, "number")
-        with self._keys(task, write=False) as keys:
-            return tasks.get_attempt(keys, task, number)
+        with self._reads() as reads:
+            return tasks.read_attempt(reads, task, number)
 
     def find_attempts(self, task: Pathspec, page: PageRequest | None = None) -> Page[AttemptRecord]:
         task.expect(Level.TASK)
-        with self._keys(task, write=False) as keys:
-            return tasks.find_attempts(keys, task, page or PageRequest())
+        with self._reads() as reads:
+            return tasks.read_attempts(reads, task, page or PageRequest())
 
     # -- metadata, artifacts, logs -------------------------------------------------------
 
@@ -377,8 +377,8 @@ class SqlStore(MetadataStore):
         artifact.expect(Level.ARTIFACT)
         if attempt is not None:
             check_attempt(attempt)
-        with self._keys(artifact, write=False) as keys:
-            return records.get_artifact(keys, artifact, attempt)
+        with self._reads() as reads:
+            return records.get_artifact(reads, artifact, attempt)
 
     def find_artifacts(
         self, task: Pathspec, page: PageRequest | None = None, *, attempt: int | None = None
@@ -386,8 +386,8 @@ class SqlStore(MetadataStore):
         task.expect(Level.TASK)
         if attempt is not None:
             check_attempt(attempt)
-        with self._keys(task, write=False) as keys:
-            return records.find_artifacts(keys, task, page or PageRequest(), attempt)
+        with self._reads() as reads:
+            return records.find_artifacts(reads, task, page or PageRequest(), attempt)
 
     def append_log_lines(self, lines: Sequence[NewLogLine]) -> None:
         if lines:
@@ -404,8 +404,8 @@ class SqlStore(MetadataStore):
         limit: int = 1000,
     ) -> list[LogLine]:
         task.expect(Level.TASK)
-        with self._keys(task, write=False) as keys:
-            return records.read_log_lines(keys, task, attempt, stream, offset, limit)
+        with self._reads() as reads:
+            return records.read_log_lines(reads, task, attempt, stream, offset, limit)
 
     # -- batches -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ whose transaction the caller owns."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,28 +31,41 @@ from flowtrail.model import (
 )
 from flowtrail.store.sql import codec
 from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values, insert_returning
-from flowtrail.store.sql.lookup import Keys, run_and_task_keys, stored, task_row
+from flowtrail.store.sql.lookup import (
+    Keys,
+    checked_task_rows,
+    missing_run,
+    missing_step,
+    run_and_task_keys,
+    run_path_select,
+    stored,
+    task_row,
+    task_values,
+)
 from flowtrail.store.sql.paging import decode_cursor, page_of
 from flowtrail.store.sql.reads import Reads
-from flowtrail.store.sql.schema import attempts, steps, task_edges, tasks
+from flowtrail.store.sql.schema import attempts, runs, steps, task_edges, tasks
 
 __all__ = [
+    "attempt_stmt",
     "attempts_of_tasks_stmt",
     "create_steps",
     "create_tasks",
     "end_attempts",
-    "find_attempts",
     "find_child_tasks",
-    "find_steps",
-    "find_tasks",
     "find_tasks_stmt",
-    "get_attempt",
-    "get_step",
     "get_task",
+    "read_attempt",
+    "read_attempts",
+    "read_step",
+    "read_steps",
     "read_task",
     "read_task_stmt",
+    "read_tasks",
     "set_task_statuses",
     "start_attempts",
+    "step_stmt",
+    "steps_stmt",
 ]
 
 
@@ -97,31 +111,93 @@ def create_steps(keys: Keys, new: Sequence[NewStep], now: datetime) -> None:
         keys.remember_step(row.name, int(row.pk))
 
 
-def _select_steps() -> sa.Select[Any]:
-    """Steps with ``finished_at``, the latest of their tasks' (on ``tasks (step_pk, pk)``)."""
+def _step_columns() -> list[Any]:
+    """A step's columns as stored (:func:`~flowtrail.store.sql.codec.step_from_row`), with
+    ``finished_at``, the latest of its tasks' (on ``tasks (step_pk, pk)``)."""
+    c = steps.c
+    number = sa.BigInteger()
     finished = (
         sa.select(sa.func.max(tasks.c.finished_at))
         .where(tasks.c.step_pk == steps.c.pk)
         .scalar_subquery()
     )
-    return sa.select(steps, finished.label("finished_at"))
+    return [
+        c.pk,
+        c.name,
+        c.kind,
+        stored(c.next_steps, sa.Text()),
+        stored(c.created_at, number),
+        sa.type_coerce(finished, number).label("finished_at"),
+    ]
 
 
-def get_step(keys: Keys, step: Pathspec) -> StepRecord:
-    """The step ``Flow/run_id/step``."""
-    row = keys.conn.execute(_select_steps().where(steps.c.pk == keys.step_pk(step))).one()
-    return codec.step_from_row(row, keys.run)
+@functools.cache
+def _steps_by_path(by_name: bool, after: bool) -> Any:
+    """One shape of the statement that reads a run's steps by its pathspec: the run's keys
+    and the steps (``NULL``s for a run without one), one by its name (``steps (run_pk,
+    name)``) or a page newest first."""
+    on = steps.c.run_pk == runs.c.pk
+    if by_name:
+        on = sa.and_(on, steps.c.name == sa.bindparam("step"))
+    if after:
+        on = sa.and_(on, steps.c.pk < sa.bindparam("after"))
+    stmt = run_path_select(*_step_columns(), outer=[(steps, on)])
+    if by_name:
+        return stmt
+    return stmt.order_by(steps.c.pk.desc()).limit(sa.bindparam("limit", type_=sa.Integer()))
 
 
-def find_steps(keys: Keys, page: PageRequest) -> Page[StepRecord]:
-    """The steps of the run, newest first."""
-    after = decode_cursor("steps", page.cursor, (int,))
-    stmt = _select_steps().where(steps.c.run_pk == keys.run_pk)
+def _run_values(run: Pathspec, **values: Any) -> dict[str, Any]:
+    return {"flow": run.flow, "run_id": run.run_id, **values}
+
+
+def step_stmt(step: Pathspec) -> Any:
+    """The statement of :func:`read_step` with its values in it (for plans)."""
+    return _steps_by_path(True, False).params(_run_values(step, step=step.step))
+
+
+def _steps_values(run: Pathspec, limit: int, after: int | None) -> dict[str, Any]:
+    values = _run_values(run, limit=limit)
     if after is not None:
-        stmt = stmt.where(steps.c.pk < after[0])
-    rows = keys.conn.execute(stmt.order_by(steps.c.pk.desc()).limit(page.limit + 1)).all()
+        values["after"] = after
+    return values
+
+
+def steps_stmt(run: Pathspec, limit: int, after: int | None) -> Any:
+    """The statement of :func:`read_steps` with its values in it (for plans)."""
+    return _steps_by_path(False, after is not None).params(_steps_values(run, limit, after))
+
+
+def read_step(reads: Reads, step: Pathspec) -> StepRecord:
+    """The step ``Flow/run_id/step``, in one statement.
+
+    Raises:
+        NotFound: no such run, or no such step in it.
+    """
+    run = step.truncate(Level.RUN)
+    row = reads.first(_steps_by_path(True, False), _run_values(run, step=step.step))
+    if row is None:
+        missing_run(reads, run)
+    if row[2] is None:
+        raise missing_step(step)
+    return codec.step_from_row(row[2:], run)
+
+
+def read_steps(reads: Reads, run: Pathspec, page: PageRequest) -> Page[StepRecord]:
+    """The steps of the run, newest first, in one statement.
+
+    Raises:
+        NotFound: no such run.
+    """
+    after = decode_cursor("steps", page.cursor, (int,))
+    values = _steps_values(run, page.limit + 1, after[0] if after else None)
+    rows = reads.all(_steps_by_path(False, after is not None), values)
+    if not rows:
+        missing_run(reads, run)
+    if rows[0][2] is None:
+        rows = []
     return page_of(
-        "steps", rows, page.limit, lambda r: [r.pk], lambda r: codec.step_from_row(r, keys.run)
+        "steps", rows, page.limit, lambda r: [r[2]], lambda r: codec.step_from_row(r[2:], run)
     )
 
 
@@ -251,26 +327,60 @@ def read_task(reads: Reads, task: Pathspec) -> TaskRecord:
     return codec.task_from_row(row[4:], task.truncate(Level.RUN))
 
 
-def find_tasks_stmt(keys: Keys, scope: Pathspec, limit: int, after: int | None) -> Any:
-    """The statement behind ``find_tasks``: a step's tasks on ``tasks (step_pk, pk)``,
-    or a run's on ``tasks (run_pk, task_id)``, oldest first."""
-    stmt = _task_select()
-    if scope.level is Level.STEP:
-        stmt = stmt.where(tasks.c.step_pk == keys.step_pk(scope))
+@functools.cache
+def _tasks_by_path(of_step: bool, after: bool) -> Any:
+    """One shape of the statement that reads a page of tasks by the pathspec of their step
+    (on ``steps (run_pk, name)`` and ``tasks (step_pk, pk)``) or of their run (on ``tasks
+    (run_pk, task_id)``), oldest first: the run's keys, the step's key (``NULL`` when the
+    run has no such step), then the task's columns (``NULL``s when there is none)."""
+    on_task = tasks.c.step_pk == steps.c.pk if of_step else tasks.c.run_pk == runs.c.pk
+    if after:
+        on_task = sa.and_(on_task, tasks.c.pk > sa.bindparam("after"))
+    if of_step:
+        on_step = sa.and_(steps.c.run_pk == runs.c.pk, steps.c.name == sa.bindparam("step"))
+        outer = [(steps, on_step), (tasks, on_task)]
     else:
-        stmt = stmt.where(tasks.c.run_pk == keys.run_pk)
+        outer = [(tasks, on_task), (steps, steps.c.pk == tasks.c.step_pk)]
+    stmt = run_path_select(steps.c.pk.label("step_pk"), *_task_columns(), outer=outer)
+    return stmt.order_by(tasks.c.pk).limit(sa.bindparam("limit", type_=sa.Integer()))
+
+
+def _tasks_values(scope: Pathspec, limit: int, after: int | None) -> dict[str, Any]:
+    values = _run_values(scope.truncate(Level.RUN), limit=limit)
+    if scope.level is Level.STEP:
+        values["step"] = scope.step
     if after is not None:
-        stmt = stmt.where(tasks.c.pk > after)
-    return stmt.order_by(tasks.c.pk).limit(limit)
+        values["after"] = after
+    return values
 
 
-def find_tasks(keys: Keys, scope: Pathspec, page: PageRequest) -> Page[TaskRecord]:
-    """The tasks of a step or of the whole run, oldest first."""
+def find_tasks_stmt(scope: Pathspec, limit: int, after: int | None) -> Any:
+    """The statement of :func:`read_tasks` with its values in it (for plans)."""
+    stmt = _tasks_by_path(scope.level is Level.STEP, after is not None)
+    return stmt.params(_tasks_values(scope, limit, after))
+
+
+def read_tasks(reads: Reads, scope: Pathspec, page: PageRequest) -> Page[TaskRecord]:
+    """The tasks of a step or of the whole run, oldest first, in one statement.
+
+    Raises:
+        NotFound: no such run, or no such step in it.
+    """
     after = decode_cursor("tasks", page.cursor, (int,))
-    rows = keys.conn.execute(
-        find_tasks_stmt(keys, scope, page.limit + 1, after[0] if after else None)
-    ).all()
-    return _task_page(keys, rows, page, "tasks")
+    of_step = scope.level is Level.STEP
+    stmt = _tasks_by_path(of_step, after is not None)
+    run = scope.truncate(Level.RUN)
+    rows = reads.all(stmt, _tasks_values(scope, page.limit + 1, after[0] if after else None))
+    if not rows:
+        missing_run(reads, run)
+    first = rows[0]
+    if of_step and first[2] is None:
+        raise missing_step(scope)
+    if first[3] is None:
+        rows = []
+    return page_of(
+        "tasks", rows, page.limit, lambda r: [r[3]], lambda r: codec.task_from_row(r[3:], run)
+    )
 
 
 def find_child_tasks(keys: Keys, task: Pathspec, page: PageRequest) -> Page[TaskRecord]:
@@ -423,41 +533,80 @@ def end_attempts(keys: Keys, ends: Sequence[AttemptEnd], now: datetime) -> None:
     bulk_update(keys.conn, attempts, ("task_pk", "number"), list(updates.values()))
 
 
-_LATEST_ATTEMPT = (
-    sa.select(attempts)
-    .where(attempts.c.task_pk == sa.bindparam("task_pk"))
-    .order_by(attempts.c.number.desc())
-    .limit(1)
-)
-_ATTEMPT = sa.select(attempts).where(
-    attempts.c.task_pk == sa.bindparam("task_pk"), attempts.c.number == sa.bindparam("number")
-)
+def _attempt_columns() -> list[Any]:
+    """An attempt's columns as stored (:func:`~flowtrail.store.sql.codec.attempt_from_row`)."""
+    c = attempts.c
+    number = sa.BigInteger()
+    return [
+        c.number,
+        c.status,
+        stored(c.started_at, number),
+        stored(c.finished_at, number),
+        c.host,
+        c.pid,
+        stored(c.exception, sa.Text()),
+    ]
 
 
-def get_attempt(keys: Keys, task: Pathspec, number: int | None) -> AttemptRecord:
-    """Attempt ``number`` of a task, or its latest."""
-    task_pk = keys.task_pk(task)
+@functools.cache
+def _attempts_by_path(which: str) -> Any:
+    """One shape of the statement that reads attempts by their task's pathspec, on the
+    ``attempts (task_pk, number)`` key: ``"number"`` (the one numbered so), ``"latest"``,
+    ``"all"`` (a page in attempt order) or ``"after"`` (the next page)."""
+    on = attempts.c.task_pk == tasks.c.pk
+    if which == "number":
+        on = sa.and_(on, attempts.c.number == sa.bindparam("number"))
+    elif which == "after":
+        on = sa.and_(on, attempts.c.number > sa.bindparam("after"))
+    stmt = run_and_task_keys(*_attempt_columns(), outer=[(attempts, on)])
+    if which == "number":
+        return stmt
+    if which == "latest":
+        return stmt.order_by(attempts.c.number.desc()).limit(1)
+    return stmt.order_by(attempts.c.number).limit(sa.bindparam("limit", type_=sa.Integer()))
+
+
+def attempt_stmt(task: Pathspec, number: int | None) -> Any:
+    """The statement of :func:`read_attempt` with its values in it (for plans)."""
     if number is None:
-        row = keys.conn.execute(_LATEST_ATTEMPT, {"task_pk": task_pk}).one_or_none()
+        return _attempts_by_path("latest").params(task_values(task))
+    return _attempts_by_path("number").params(task_values(task, {"number": number}))
+
+
+def read_attempt(reads: Reads, task: Pathspec, number: int | None) -> AttemptRecord:
+    """Attempt ``number`` of a task, or its latest, in one statement.
+
+    Raises:
+        NotFound: no such run, task or attempt.
+    """
+    if number is None:
+        row = task_row(reads, task, _attempts_by_path("latest"))
     else:
-        row = keys.conn.execute(_ATTEMPT, {"task_pk": task_pk, "number": number}).one_or_none()
-    if row is None:
+        row = task_row(reads, task, _attempts_by_path("number"), {"number": number})
+    if row[4] is None:
         which = f"attempt {number}" if number is not None else "attempts yet"
         raise NotFound(f"task {task} has no {which}", details={"pathspec": str(task)})
-    return codec.attempt_from_row(row, task)
+    return codec.attempt_from_row(row[4:], task)
 
 
-def find_attempts(keys: Keys, task: Pathspec, page: PageRequest) -> Page[AttemptRecord]:
-    """A task's attempts in attempt order."""
+def read_attempts(reads: Reads, task: Pathspec, page: PageRequest) -> Page[AttemptRecord]:
+    """A task's attempts in attempt order, in one statement.
+
+    Raises:
+        NotFound: no such run or task.
+    """
     after = decode_cursor("attempts", page.cursor, (int,))
-    stmt = sa.select(attempts).where(attempts.c.task_pk == keys.task_pk(task))
+    values: dict[str, Any] = {"limit": page.limit + 1}
     if after is not None:
-        stmt = stmt.where(attempts.c.number > after[0])
-    rows = keys.conn.execute(stmt.order_by(attempts.c.number).limit(page.limit + 1)).all()
+        values["after"] = after[0]
+    stmt = _attempts_by_path("all" if after is None else "after")
+    rows = checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))
+    if rows[0][4] is None:
+        rows = []
     return page_of(
         "attempts",
         rows,
         page.limit,
-        lambda r: [r.number],
-        lambda r: codec.attempt_from_row(r, task),
+        lambda r: [r[4]],
+        lambda r: codec.attempt_from_row(r[4:], task),
     )
