@@ -409,9 +409,18 @@ def test_objects_pickle_and_copy_by_what_names_them(history: History) -> None:
     assert task.status is Status.FAILED
     assert task.provider is current_provider()  # the same stores: their open connections
     assert pickle.loads(pickle.dumps(objects[4])).data == {"w": [0.1, 0.1, 0.1]}
+    # The root, and a task's data and artifacts, too.
+    root = pickle.loads(pickle.dumps(Flowtrail()))
+    assert root.provider is current_provider()
+    assert [flow.id for flow in root] == [flow.id for flow in Flowtrail()]
+    data = Task("TrainFlow/2/train/2").data
+    assert pickle.loads(pickle.dumps(data)).model == data.model
+    artifacts = pickle.loads(pickle.dumps(Task("TrainFlow/2/train/2").artifacts))
+    assert artifacts.model.sha == DataArtifact("TrainFlow/2/train/2/model").sha
 
 
 def test_a_pickle_carries_no_service_token(history: History) -> None:
     settings = replace(history.provider.settings, service_token="secret-token-123")
     run = Run("TrainFlow/2", provider=settings)
     assert b"secret-token-123" not in pickle.dumps(run)
+    assert b"secret-token-123" not in pickle.dumps(Flowtrail(provider=settings))

@@ -28,7 +28,16 @@ if TYPE_CHECKING:
     from flowtrail.blobs import BlobStore
     from flowtrail.store import MetadataStore
 
-__all__ = ["UNSET", "ClientObject", "Container", "Context", "RunScoped", "paged"]
+__all__ = [
+    "UNSET",
+    "ClientObject",
+    "Container",
+    "Context",
+    "RunScoped",
+    "paged",
+    "pickled_settings",
+    "unpickled_provider",
+]
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -105,6 +114,20 @@ class Context:
             )
 
 
+def pickled_settings(ctx: Context) -> Settings:
+    """The settings a pickle of a client object carries: those of its provider, without a
+    service token (a pickle must not carry one)."""
+    return replace(ctx.provider.settings, service_token=None)
+
+
+def unpickled_provider(settings: Settings) -> Provider | Settings:
+    """What an unpickled client object reads through: the current provider when it names the
+    same stores (it holds their connections and any token), else ``settings``."""
+    current = current_provider()
+    same = current.key == (settings.metadata_url, settings.blob_url)
+    return current if same else settings
+
+
 def _unpickle(
     cls: type[ObjT],
     pathspec: str,
@@ -112,13 +135,10 @@ def _unpickle(
     settings: Settings,
     namespace: str | None,
 ) -> ObjT:
-    """A pickled client object, read again: through the current provider when it names the
-    same stores (it holds their connections and any token), else through ``settings``."""
-    current = current_provider()
-    same = current.key == (settings.metadata_url, settings.blob_url)
+    """A pickled client object, read again (see :func:`unpickled_provider`)."""
     return cls(
         pathspec,
-        provider=current if same else settings,
+        provider=unpickled_provider(settings),
         _namespace_check=False,
         _current_namespace=namespace,
         **kwargs,
@@ -204,7 +224,7 @@ class ClientObject(abc.ABC):
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled by what names it: its class, pathspec, settings (without a service
         # token, which a pickle must not carry) and namespace; read again when unpickled.
-        settings = replace(self._ctx.provider.settings, service_token=None)
+        settings = pickled_settings(self._ctx)
         return (
             _unpickle,
             (type(self), str(self._spec), self._init_kwargs(), settings, self._ctx.namespace),

@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from flowtrail.client.base import UNSET, Container, Context, paged
+from flowtrail.client.base import (
+    UNSET,
+    Container,
+    Context,
+    paged,
+    pickled_settings,
+    unpickled_provider,
+)
 from flowtrail.client.flow import (
     Flow,
     check_flow_namespace,
@@ -46,6 +53,10 @@ class Flowtrail(Container[Flow]):
         _current_namespace: str | None = UNSET,
     ) -> None:
         self._ctx = Context.of(provider, _current_namespace)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # As the other client objects: by its settings (no token) and namespace.
+        return (_unpickle_root, (pickled_settings(self._ctx), self._ctx.namespace))
 
     @property
     def provider(self) -> Provider:
@@ -99,3 +110,7 @@ class Flowtrail(Container[Flow]):
 
     def __repr__(self) -> str:
         return f"Flowtrail({self._ctx.provider.describe()!r})"
+
+
+def _unpickle_root(settings: Settings, namespace: str | None) -> Flowtrail:
+    return Flowtrail(provider=unpickled_provider(settings), _current_namespace=namespace)
