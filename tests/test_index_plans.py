@@ -50,6 +50,7 @@ from flowtrail.store.sql.search import find_runs_stmt
 from flowtrail.store.sql.tasks import (
     attempt_stmt,
     attempts_of_tasks_stmt,
+    child_tasks_stmt,
     find_tasks_stmt,
     read_task_stmt,
     step_stmt,
@@ -295,6 +296,7 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         "next page of a step's tasks": lambda c: find_tasks_stmt(
             task.truncate(task.level.STEP), 100, 60_000
         ),
+        "children of a task": lambda c: child_tasks_stmt(task, 100, None),
         "tasks of a run": lambda c: find_tasks_stmt(task.truncate(task.level.RUN), 100, None),
         "steps of a run": lambda c: steps_stmt(task.truncate(task.level.RUN), 100, None),
         "a step by its pathspec": lambda c: step_stmt(task.truncate(task.level.STEP)),

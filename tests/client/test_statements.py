@@ -133,8 +133,8 @@ def test_a_repeated_query_sees_runs_recorded_since(big: tuple[CountingStore, Flo
 
 
 def test_below_a_run_each_read_is_one_statement(counting: tuple[CountingStore, Provider]) -> None:
-    # A run's steps, a step's tasks, a task's attempt, artifacts and log lines: each one
-    # statement that finds the run, the task and the rows together, in no transaction.
+    # A run's steps, a step's tasks, a task's attempt, artifacts, log lines and children: each
+    # one statement that finds the run, the task and the rows together, in no transaction.
     store, provider = counting
     everyone = {"provider": provider, "_current_namespace": None}
     run = Run("TrainFlow/1", **everyone)
@@ -148,6 +148,7 @@ def test_below_a_run_each_read_is_one_statement(counting: tuple[CountingStore, P
         "artifacts": lambda: dir(Task("TrainFlow/1/end/6", **everyone).data),
         "an artifact": lambda: task["accuracy"].sha,
         "log lines": lambda: Task("TrainFlow/1/end/6", **everyone).stdout,
+        "child tasks": lambda: Task("TrainFlow/1/join/5", **everyone).child_tasks,
     }
     # Making a Task or a Step is a statement of its own (its record); the rest is the read.
     counts = {name: len(cost(store, read)) for name, read in reads.items()}
@@ -160,7 +161,10 @@ def test_below_a_run_each_read_is_one_statement(counting: tuple[CountingStore, P
         "artifacts": 2,
         "an artifact": 1,
         "log lines": 2,  # the task's record names its latest attempt
+        "child tasks": 2,
     }, counts
+    children = Task("TrainFlow/1/join/5", **everyone).child_tasks
+    assert [child.pathspec for child in children] == ["TrainFlow/1/end/6"]
     for name, read in reads.items():
         seen = cost(store, read)
         assert "BEGIN" not in seen, (name, seen)

@@ -313,8 +313,8 @@ class SqlStore(MetadataStore):
 
     def find_child_tasks(self, task: Pathspec, page: PageRequest | None = None) -> Page[TaskRecord]:
         task.expect(Level.TASK)
-        with self._keys(task, write=False) as keys:
-            return tasks.find_child_tasks(keys, task, page or PageRequest())
+        with self._reads() as reads:
+            return tasks.read_child_tasks(reads, task, page or PageRequest())
 
     def set_task_status(
         self, task: Pathspec, status: Status, at: datetime | None = None

@@ -49,14 +49,15 @@ from flowtrail.store.sql.schema import attempts, runs, steps, task_edges, tasks
 __all__ = [
     "attempt_stmt",
     "attempts_of_tasks_stmt",
+    "child_tasks_stmt",
     "create_steps",
     "create_tasks",
     "end_attempts",
-    "find_child_tasks",
     "find_tasks_stmt",
     "get_task",
     "read_attempt",
     "read_attempts",
+    "read_child_tasks",
     "read_step",
     "read_steps",
     "read_task",
@@ -383,29 +384,65 @@ def read_tasks(reads: Reads, scope: Pathspec, page: PageRequest) -> Page[TaskRec
     )
 
 
-def find_child_tasks(keys: Keys, task: Pathspec, page: PageRequest) -> Page[TaskRecord]:
-    """The tasks naming ``task`` among their parents, oldest first."""
-    keys.task_pk(task)
-    after = decode_cursor("child-tasks", page.cursor, (int,))
-    stmt = _task_select().join(task_edges, task_edges.c.child_pk == tasks.c.pk)
-    stmt = stmt.where(
-        task_edges.c.run_pk == keys.run_pk, task_edges.c.parent_task_id == task.task_id
+@functools.cache
+def _children_by_path(after: bool) -> Any:
+    """The statement that reads a page of a task's children by its pathspec: the run's keys,
+    the task's key and step (an alias: ``tasks`` and ``steps`` are the children's), then
+    each child's columns (``NULL``s when it has none), on ``task_edges (run_pk,
+    parent_task_id, child_pk)``, oldest first."""
+    parent, parent_step = tasks.alias("parent"), steps.alias("parent_step")
+    task_id: Any = sa.bindparam("task_id")
+    edge = sa.and_(task_edges.c.run_pk == runs.c.pk, task_edges.c.parent_task_id == task_id)
+    if after:
+        edge = sa.and_(edge, task_edges.c.child_pk > sa.bindparam("after"))
+    return (
+        run_path_select(
+            parent.c.pk,
+            parent_step.c.name,
+            *_task_columns(),
+            outer=[
+                (parent, sa.and_(parent.c.run_pk == runs.c.pk, parent.c.task_id == task_id)),
+                (parent_step, parent_step.c.pk == parent.c.step_pk),
+                (task_edges, edge),
+                (tasks, tasks.c.pk == task_edges.c.child_pk),
+                (steps, steps.c.pk == tasks.c.step_pk),
+            ],
+        )
+        .order_by(task_edges.c.child_pk)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
     )
-    if after is not None:
-        stmt = stmt.where(tasks.c.pk > after[0])
-    rows = keys.conn.execute(stmt.order_by(tasks.c.pk).limit(page.limit + 1)).all()
-    return _task_page(keys, rows, page, "child-tasks")
 
 
-def _task_page(
-    keys: Keys, rows: Sequence[Any], page: PageRequest, listing: str
-) -> Page[TaskRecord]:
+def _children_values(task: Pathspec, limit: int, after: int | None) -> dict[str, Any]:
+    return task_values(
+        task, {"limit": limit} if after is None else {"limit": limit, "after": after}
+    )
+
+
+def child_tasks_stmt(task: Pathspec, limit: int, after: int | None) -> Any:
+    """The statement of :func:`read_child_tasks` with its values in it (for plans)."""
+    return _children_by_path(after is not None).params(_children_values(task, limit, after))
+
+
+def read_child_tasks(reads: Reads, task: Pathspec, page: PageRequest) -> Page[TaskRecord]:
+    """The tasks naming ``task`` among their parents, oldest first, in one statement.
+
+    Raises:
+        NotFound: no such run or task.
+    """
+    after = decode_cursor("child-tasks", page.cursor, (int,))
+    stmt = _children_by_path(after is not None)
+    values = _children_values(task, page.limit + 1, after[0] if after else None)
+    rows = checked_task_rows(reads, task, reads.all(stmt, values))
+    if rows[0][4] is None:
+        rows = []
+    run = task.truncate(Level.RUN)
     return page_of(
-        listing,
+        "child-tasks",
         rows,
         page.limit,
-        lambda r: [r[0]],
-        lambda r: codec.task_from_row(r, keys.run),
+        lambda r: [r[4]],
+        lambda r: codec.task_from_row(r[4:], run),
     )
 
 
