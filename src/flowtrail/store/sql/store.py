@@ -274,12 +274,13 @@ class SqlStore(MetadataStore):
     # -- steps and tasks -----------------------------------------------------------------
 
     @contextmanager
-    def _keys(self, pathspec: Pathspec, *, write: bool) -> Iterator[Keys]:
-        with self._write() if write else self._read() as conn:
+    def _keys(self, pathspec: Pathspec) -> Iterator[Keys]:
+        """A write transaction with the keys of ``pathspec``'s run (and task) resolved."""
+        with self._write() as conn:
             yield Keys.for_path(conn, pathspec)
 
     def create_step(self, step: NewStep) -> StepRecord:
-        with self._keys(step.pathspec, write=True) as keys:
+        with self._keys(step.pathspec) as keys:
             tasks.create_steps(keys, [step], utc_now())
             return tasks.read_step(ConnectionReads(keys.conn), step.pathspec)
 
@@ -294,7 +295,7 @@ class SqlStore(MetadataStore):
             return tasks.read_steps(reads, run, page or PageRequest())
 
     def create_task(self, task: NewTask) -> TaskRecord:
-        with self._keys(task.pathspec, write=True) as keys:
+        with self._keys(task.pathspec) as keys:
             tasks.create_tasks(keys, [task], utc_now())
             return tasks.get_task(keys, task.pathspec)
 
@@ -320,19 +321,19 @@ class SqlStore(MetadataStore):
         self, task: Pathspec, status: Status, at: datetime | None = None
     ) -> TaskRecord:
         change = TaskStatusChange(task, Status(status), at)
-        with self._keys(task, write=True) as keys:
+        with self._keys(task) as keys:
             tasks.set_task_statuses(keys, [change], utc_now())
             return tasks.get_task(keys, task)
 
     # -- attempts ------------------------------------------------------------------------
 
     def start_attempt(self, attempt: NewAttempt) -> AttemptRecord:
-        with self._keys(attempt.pathspec, write=True) as keys:
+        with self._keys(attempt.pathspec) as keys:
             tasks.start_attempts(keys, [attempt], utc_now())
             return tasks.read_attempt(ConnectionReads(keys.conn), attempt.pathspec, attempt.number)
 
     def finish_attempt(self, end: AttemptEnd) -> AttemptRecord:
-        with self._keys(end.pathspec, write=True) as keys:
+        with self._keys(end.pathspec) as keys:
             tasks.end_attempts(keys, [end], utc_now())
             return tasks.read_attempt(ConnectionReads(keys.conn), end.pathspec, end.number)
 
@@ -352,7 +353,7 @@ class SqlStore(MetadataStore):
 
     def record_metadata(self, entries: Sequence[NewMetadata]) -> None:
         if entries:
-            with self._keys(_one_run(entries), write=True) as keys:
+            with self._keys(_one_run(entries)) as keys:
                 records.record_metadata(keys, entries, utc_now())
 
     def find_metadata(
@@ -370,7 +371,7 @@ class SqlStore(MetadataStore):
 
     def record_artifacts(self, artifacts: Sequence[NewArtifact]) -> None:
         if artifacts:
-            with self._keys(_one_run(artifacts), write=True) as keys:
+            with self._keys(_one_run(artifacts)) as keys:
                 records.record_artifacts(keys, artifacts, utc_now())
 
     def get_artifact(self, artifact: Pathspec, attempt: int | None = None) -> ArtifactRecord:
@@ -391,7 +392,7 @@ class SqlStore(MetadataStore):
 
     def append_log_lines(self, lines: Sequence[NewLogLine]) -> None:
         if lines:
-            with self._keys(_one_run(lines), write=True) as keys:
+            with self._keys(_one_run(lines)) as keys:
                 records.append_log_lines(keys, lines, utc_now())
 
     def read_log_lines(
