@@ -137,13 +137,13 @@ def _flow_from_row(row: Sequence[Any]) -> FlowRecord:
     )
 
 
-def find_flows(conn: Connection, page: PageRequest) -> Page[FlowRecord]:
+def find_flows(reads: Reads, page: PageRequest) -> Page[FlowRecord]:
     """Flows by name, ascending."""
     after = decode_cursor("flows", page.cursor, (str,))
     stmt = sa.select(*_FLOW_COLUMNS).order_by(flows.c.name).limit(page.limit + 1)
     if after is not None:
         stmt = stmt.where(flows.c.name > after[0])
-    rows = conn.execute(stmt).all()
+    rows = reads.all(stmt)
     return page_of("flows", rows, page.limit, lambda r: [r[0]], _flow_from_row)
 
 
@@ -520,7 +520,7 @@ def _tags_in_user_namespace(
 
 
 def find_tags(
-    conn: Connection,
+    reads: Reads,
     flow_name: str | None,
     prefix: str | None,
     page: PageRequest,
@@ -531,14 +531,12 @@ def find_tags(
     after = decode_cursor("tags", page.cursor, (str,))
     key = None
     if flow_name is not None:
-        key = find_flow_pk(ConnectionReads(conn), flow_name)
+        key = find_flow_pk(reads, flow_name)
         if key is None:
             return Page(())
     stmt = find_tags_stmt(key, prefix, after[0] if after else None, page.limit + 1, namespace)
-    rows = conn.execute(stmt).all()
-    return page_of(
-        "tags", rows, page.limit, lambda r: [r.tag], lambda r: TagCount(r.tag, int(r.runs))
-    )
+    rows = reads.all(stmt)
+    return page_of("tags", rows, page.limit, lambda r: [r[0]], lambda r: TagCount(r[0], int(r[1])))
 
 
 def delete_run(conn: Connection, run: Pathspec) -> None:

@@ -174,8 +174,8 @@ class SqlStore(MetadataStore):
             return runs.flow_record(reads, name)
 
     def find_flows(self, page: PageRequest | None = None) -> Page[FlowRecord]:
-        with self._read() as conn:
-            return runs.find_flows(conn, page or PageRequest())
+        with self._reads() as reads:
+            return runs.find_flows(reads, page or PageRequest())
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -239,8 +239,8 @@ class SqlStore(MetadataStore):
                 raise InvalidArgument(
                     f"{name} must be a string, got {type(value).__name__} {value!r:.60}"
                 )
-        with self._read() as conn:
-            return runs.find_tags(conn, flow_name, prefix, page or PageRequest(), namespace)
+        with self._reads() as reads:
+            return runs.find_tags(reads, flow_name, prefix, page or PageRequest(), namespace)
 
     def set_run_status(
         self, run: Pathspec, status: Status, at: datetime | None = None
