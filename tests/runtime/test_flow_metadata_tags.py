@@ -166,6 +166,17 @@ def test_image_tag_comes_from_flowtrail_image(project: Project, provider: Provid
     assert "image:registry.example.org/train:1.4" in imaged.system_tags
     assert "image:registry.example.org/train:1.4" not in imaged.user_tags
     assert not any(t.startswith("image:") for t in Run.bound("MetaFlow/2", provider).tags)
+    # A value that cannot be a tag is refused before anything is recorded, naming where it
+    # came from.
+    done = project.run("meta", "run", FLOWTRAIL_IMAGE="train:1.4 ")
+    assert done.returncode == 1
+    assert "FLOWTRAIL_IMAGE 'train:1.4 ' cannot be a tag: a tag must not begin or end" in (
+        done.stderr
+    )
+    assert [run.id for run in Flow("MetaFlow", provider=provider, _current_namespace=None)] == [
+        "2",
+        "1",
+    ]
 
 
 def test_trigger_tag_names_the_event_that_started_the_run(

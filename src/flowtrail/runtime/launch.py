@@ -24,7 +24,7 @@ from flowtrail.model import (
     Pathspec,
     RunFilter,
     TriggerEvent,
-    validate_tag,
+    validate_new_tag,
     validate_user_tags,
 )
 from flowtrail.model.tags import check_tag_collection
@@ -311,7 +311,7 @@ def _check_system_values(request: RunRequest) -> None:
         if not isinstance(value, str) or not value.strip():
             raise InvalidArgument(f"{option} must be a non-empty string, got {value!r}")
         try:
-            validate_tag(f"{prefix}:{value}")
+            validate_new_tag(f"{prefix}:{value}")
         except InvalidArgument as exc:
             raise InvalidArgument(f"{option} {value!r} cannot be a tag: {exc.message}") from None
 

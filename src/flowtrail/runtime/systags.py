@@ -8,7 +8,7 @@ import os
 import platform
 
 from flowtrail.errors import InvalidArgument
-from flowtrail.model import validate_tag
+from flowtrail.model import validate_new_tag
 
 __all__ = ["IMAGE_ENV", "base_system_tags", "image_from_env"]
 
@@ -40,7 +40,7 @@ def base_system_tags(user: str, runtime: str, image: str | None = None) -> set[s
     }
     if image is not None:
         try:
-            tags.add(validate_tag(f"image:{image}"))
+            tags.add(validate_new_tag(f"image:{image}"))
         except InvalidArgument as exc:
             raise InvalidArgument(
                 f"{IMAGE_ENV} {image!r} cannot be a tag: {exc.message}",
