@@ -30,6 +30,7 @@ from flowtrail.store.sql.lookup import Keys, run_exists_stmt
 from flowtrail.store.sql.records import (
     artifact_stmt,
     artifacts_stmt,
+    latest_artifact_attempt_stmt,
     log_lines_stmt,
     metadata_stmt,
     task_metadata_stmt,
@@ -309,7 +310,8 @@ def _queries() -> dict[str, Callable[[sa.Connection], Any]]:
         "a task by its pathspec": lambda c: read_task_stmt(task),
         "metadata of a task": lambda c: metadata_stmt(keys(c), task, limit=100, after=None),
         "metadata of a task by its pathspec": lambda c: task_metadata_stmt(task, limit=101),
-        "artifacts of a task": lambda c: artifacts_stmt(task, attempt=None, limit=100, after=None),
+        "latest attempt of a task with artifacts": lambda c: latest_artifact_attempt_stmt(task),
+        "artifacts of a task": lambda c: artifacts_stmt(task, attempt=0, limit=100, after=None),
         "next page of an attempt's artifacts": lambda c: artifacts_stmt(
             task, attempt=0, limit=100, after="a0"
         ),

@@ -12,7 +12,7 @@ import pytest
 
 from flowtrail import workflow
 from flowtrail.errors import WorkflowExecutionError
-from flowtrail.model import PageRequest, Pathspec
+from flowtrail.model import LogStream, PageRequest, Pathspec
 from flowtrail.store import open_store
 from tests.workflow.conftest import Project
 
@@ -90,6 +90,13 @@ def test_an_exception_is_not_retried_by_default(project: Project) -> None:
         "start_time",
         "end_time",
     }
+    # Its stderr ends with the traceback, as a step's does.
+    with open_store(project.settings.metadata_url) as store:
+        run = Pathspec("fail", "f")
+        task = next(t for t in store.find_tasks(run, PageRequest(10)) if t.task_id == _id("fail"))
+        err = store.read_log_lines(task.pathspec, attempt=0, stream=LogStream.STDERR)
+    assert err[0].text == "Traceback (most recent call last):"
+    assert err[-1].text == "tests.workflow.test_retries.Boom: no luck"
 
 
 def test_retry_exceptions_retries_up_to_max_retries(project: Project) -> None:

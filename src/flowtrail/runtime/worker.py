@@ -168,8 +168,8 @@ def run_worker(
                 assert flow_cls is not None, "a step order needs its flow"
                 assert graph is not None, "a step order needs its graph"
                 result = _attempt(order, flow_cls, graph, run, blobs, load, channel)
-                if fds_attached:
-                    _write_traceback(result)
+            if fds_attached:
+                _write_traceback(result)
             _flush()
         channel.key = None
         channel.send(result)

@@ -56,6 +56,7 @@ __all__ = [
     "find_artifacts",
     "find_metadata",
     "get_artifact",
+    "latest_artifact_attempt_stmt",
     "log_lines_stmt",
     "metadata_stmt",
     "read_log_lines",
@@ -336,41 +337,45 @@ def _artifact_columns() -> list[Any]:
 
 
 @functools.cache
-def _artifacts_by_path(by_attempt: bool, after: bool) -> Any:
-    """One shape of the statement that reads a page of a task's artifacts by its pathspec,
-    on ``artifacts (task_pk, name, attempt)``: the keys of its run and task, then the
-    artifacts of attempt ``attempt``, or of the latest attempt that recorded any, by name
-    (``NULL``s when there is none)."""
+def _artifacts_by_path(after: bool) -> Any:
+    """One shape of the statement that reads a page of one attempt's artifacts by their
+    task's pathspec, on ``artifacts (task_pk, name, attempt)``: the keys of its run and task,
+    then the artifacts by name (``NULL``s when there is none)."""
     a = artifacts.c
-    if by_attempt:
-        attempt: Any = sa.bindparam("attempt")
-    else:
-        latest = artifacts.alias("latest")
-        attempt = (
-            sa.select(sa.func.max(latest.c.attempt))
-            .where(latest.c.task_pk == tasks.c.pk)
-            .scalar_subquery()
-        )
-    on = sa.and_(a.task_pk == tasks.c.pk, a.attempt == attempt)
+    on = sa.and_(a.task_pk == tasks.c.pk, a.attempt == sa.bindparam("attempt"))
     if after:
         on = sa.and_(on, a.name > sa.bindparam("after"))
     stmt = run_and_task_keys(*_artifact_columns(), outer=[(artifacts, on)])
     return stmt.order_by(a.name).limit(sa.bindparam("limit", type_=sa.Integer()))
 
 
-def _artifacts_values(attempt: int | None, limit: int, after: str | None) -> dict[str, Any]:
-    values: dict[str, Any] = {"limit": limit}
-    if attempt is not None:
-        values["attempt"] = attempt
+#: A task's keys and the latest attempt that recorded artifacts (``NULL`` when none did),
+#: read once: in the join condition of the page, SQLite would read it again for each row.
+_LATEST_ARTIFACT_ATTEMPT = run_and_task_keys(
+    sa.select(sa.func.max(artifacts.c.attempt))
+    .where(artifacts.c.task_pk == tasks.c.pk)
+    .scalar_subquery()
+    .label("latest_attempt")
+)
+
+
+def _artifacts_values(attempt: int, limit: int, after: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"attempt": attempt, "limit": limit}
     if after is not None:
         values["after"] = after
     return values
 
 
-def artifacts_stmt(task: Pathspec, *, attempt: int | None, limit: int, after: str | None) -> Any:
+def artifacts_stmt(task: Pathspec, *, attempt: int, limit: int, after: str | None) -> Any:
     """The statement of :func:`find_artifacts` with its values in it (for plans)."""
-    stmt = _artifacts_by_path(attempt is not None, after is not None)
+    stmt = _artifacts_by_path(after is not None)
     return stmt.params(task_values(task, _artifacts_values(attempt, limit, after)))
+
+
+def latest_artifact_attempt_stmt(task: Pathspec) -> Any:
+    """The statement that finds the latest attempt of a task that recorded artifacts, with
+    its values in it (for plans)."""
+    return _LATEST_ARTIFACT_ATTEMPT.params(task_values(task))
 
 
 def find_artifacts(
@@ -388,7 +393,11 @@ def find_artifacts(
     after = decode_cursor("artifacts", page.cursor, (int, str))
     if after is not None:
         attempt = after[0]
-    stmt = _artifacts_by_path(attempt is not None, after is not None)
+    elif attempt is None:
+        # The latest attempt that recorded any (0 when none did): a statement of its own.
+        latest = task_row(reads, task, _LATEST_ARTIFACT_ATTEMPT)[4]
+        attempt = 0 if latest is None else int(latest)
+    stmt = _artifacts_by_path(after is not None)
     values = _artifacts_values(attempt, page.limit + 1, after[1] if after else None)
     rows = checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))
     if rows[0][4] is None:
