@@ -8,6 +8,9 @@ Measured, each through the public store API:
 * first page of runs with a tag: ``find_runs(RunFilter.of(flow, tags=["prod"]), PageRequest(50))``
   (``prod`` is on about 1% of runs);
 * all metadata of one task: ``find_metadata(task)`` (a task with 20 entries, two attempts);
+* below that task's run: its steps (``find_steps``), the tasks of its step (``find_tasks``),
+  the task's latest attempt (``get_attempt``) and its artifacts (``find_artifacts``, 5 in
+  each attempt: those of the latest);
 * batch writes: tasks per second written with ``write_batch``, each task carrying a task, an
   attempt started and ended, 5 metadata entries, 5 artifact rows and a status change.
 
@@ -58,6 +61,7 @@ from flowtrail.model import (
     Batch,
     ExceptionInfo,
     ForeachFrame,
+    Level,
     MetadataValue,
     NewArtifact,
     NewAttempt,
@@ -91,6 +95,10 @@ Q_LATEST = "latest run of a flow"
 Q_LONE = "latest run of a flow run once, long ago"
 Q_TAGGED = "first page of runs with a tag"
 Q_METADATA = "all metadata of one task"
+Q_STEPS = "steps of a run"
+Q_TASKS = "tasks of a step"
+Q_ATTEMPT = "latest attempt of a task"
+Q_ARTIFACTS = "artifacts of a task"
 THROUGHPUT = "batch writes"
 READ_HEADERS = ("backend", "runs", "query", "items", "p50 ms", "p95 ms", "goal", "result")
 WRITE_HEADERS = (
@@ -357,10 +365,27 @@ def _task_metadata(task: Pathspec, attempt: int, count: int) -> list[NewMetadata
     ]
 
 
+def _probe_artifacts(probe: Pathspec, attempt: int) -> tuple[NewArtifact, ...]:
+    """The artifacts of one attempt of the probe task, as a batch of the bench writes them."""
+    return tuple(
+        NewArtifact(
+            probe.child(name),
+            attempt,
+            sha=f"{attempt:02d}{i:02d}" * 16,
+            size=1024 + i,
+            python_type=python_type,
+            encoding="pickle-v4",
+            value=value,
+        )
+        for i, (name, python_type, value) in enumerate(ARTIFACTS)
+    )
+
+
 def record_probe_run(store: SqlStore) -> Pathspec:
     """Record one run of the big flow through ``create_run`` and ``write_batch``: a foreach
     over four ``train`` tasks whose first fails once and succeeds on its retry. Returns
-    that task, which carries 20 metadata entries (10 per attempt)."""
+    that task, which carries 20 metadata entries (10 per attempt) and 5 artifacts per
+    attempt."""
     run = store.create_run(
         NewRun(
             BIG_FLOW,
@@ -396,6 +421,7 @@ def record_probe_run(store: SqlStore) -> Pathspec:
             ),
             attempts=tuple(NewAttempt(t, 0, host="worker-00.internal") for t in first),
             metadata=tuple(m for t in first for m in _task_metadata(t, 0, 10 if t == probe else 5)),
+            artifacts=_probe_artifacts(probe, 0),
             attempt_ends=tuple(
                 AttemptEnd(t, 0, Status.FAILED, OOM)
                 if t == probe
@@ -423,6 +449,7 @@ def record_probe_run(store: SqlStore) -> Pathspec:
                 *_task_metadata(probe, 1, 10),
                 *(m for t in last for m in _task_metadata(t, 0, 5)),
             ),
+            artifacts=_probe_artifacts(probe, 1),
             attempt_ends=(
                 AttemptEnd(probe, 1, Status.SUCCEEDED),
                 *(AttemptEnd(t, 0, Status.SUCCEEDED) for t in last),
@@ -480,6 +507,10 @@ def read_queries(store: SqlStore, probe: Pathspec) -> list[tuple[str, Callable[[
             lambda: store.find_runs(RunFilter.of(BIG_FLOW, tags=[RARE_TAG]), PageRequest(PAGE)),
         ),
         (Q_METADATA, lambda: store.find_metadata(probe)),
+        (Q_STEPS, lambda: store.find_steps(probe.truncate(Level.RUN))),
+        (Q_TASKS, lambda: store.find_tasks(probe.truncate(Level.STEP))),
+        (Q_ATTEMPT, lambda: [store.get_attempt(probe)]),
+        (Q_ARTIFACTS, lambda: store.find_artifacts(probe)),
     ]
 
 

@@ -35,6 +35,10 @@ def test_quick_bench_on_sqlite_reports_every_measurement() -> None:
         "latest run of a flow",
         "first page of runs with a tag",
         "all metadata of one task",
+        "steps of a run",
+        "tasks of a step",
+        "latest attempt of a task",
+        "artifacts of a task",
     ):
         assert query in out, out
     assert "batch writes" in out, out

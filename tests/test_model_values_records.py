@@ -237,6 +237,24 @@ def test_from_stored_falls_back_to_the_checks_for_what_a_store_never_writes() ->
         MetadataValue.from_stored("int", "{")
 
 
+def test_stored_values_are_shared_only_when_immutable() -> None:
+    # One instance serves every entry holding a short scalar; a JSON value (a dict, a list)
+    # is decoded for each, so that changing one read value changes no other.
+    assert MetadataValue.from_stored("int", "7") is MetadataValue.from_stored("int", "7")
+    assert MetadataValue.from_stored("text", "local") is MetadataValue.from_stored("text", "local")
+    first = MetadataValue.from_stored("json", '{"a": [1]}')
+    second = MetadataValue.from_stored("json", '{"a": [1]}')
+    assert first == second
+    first.value["a"].append(2)
+    assert second.value == {"a": [1]}
+    long = "x" * 5000  # long texts are not kept
+    assert MetadataValue.from_stored("text", long) is not MetadataValue.from_stored("text", long)
+    # A failed decode is not kept either: it fails again.
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match="not valid text for a int"):
+            MetadataValue.from_stored("int", "{")
+
+
 def test_round_trip_covers_every_type() -> None:
     assert {v.type for v in ROUND_TRIP} == set(MetadataType)
 

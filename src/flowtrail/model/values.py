@@ -7,6 +7,7 @@ Plain Python values convert to the matching type (``str`` to text, ``int`` to in
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import math
 import re
@@ -142,7 +143,17 @@ class MetadataValue:
     def from_stored(cls, type: str, text: str) -> MetadataValue:
         """Rebuild a value a store wrote with :meth:`to_text` (so checked when it was
         written): decoded, not checked again. Text from elsewhere goes through
-        :meth:`from_text`."""
+        :meth:`from_text`.
+
+        A short value of a type other than ``json`` is immutable, so one instance serves
+        every entry that holds it (``attempt`` 0, a host name, ``true``): it is decoded once.
+        """
+        if type != "json" and len(text) <= _SHARED_TEXT and cls is MetadataValue:
+            return _shared_stored(type, text)
+        return cls._decode_stored(type, text)
+
+    @classmethod
+    def _decode_stored(cls, type: str, text: str) -> MetadataValue:
         meta_type = _TYPES.get(type)
         if meta_type is None:  # not a type this version writes: the checked way says so
             return cls.from_text(type, text)
@@ -177,6 +188,15 @@ class MetadataValue:
 
 
 _TYPES = {t.value: t for t in MetadataType}
+#: The longest text whose decoded value :meth:`MetadataValue.from_stored` shares.
+_SHARED_TEXT = 200
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_stored(type: str, text: str) -> MetadataValue:
+    return MetadataValue._decode_stored(type, text)
+
+
 #: A JSON integer, as ``json.dumps`` writes one (read by ``int``, several times quicker).
 _JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _JSON_BOOLS = {"true": True, "false": False}

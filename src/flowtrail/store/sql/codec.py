@@ -188,6 +188,35 @@ _CODE_PACKAGE = RECORD_FIELDS.index("code_package")
 #: setting them would skip: the assertion keeps it so).
 _RUN_SLOTS = tuple(getattr(RunRecord, f.name).__set__ for f in dataclasses.fields(RunRecord))
 assert not hasattr(RunRecord, "__post_init__")
+assert [f.name for f in dataclasses.fields(RunRecord)] == [
+    "pathspec",
+    "status",
+    "created_at",
+    "finished_at",
+    "heartbeat_at",
+    "heartbeat_timeout",
+    "run_number",
+    "user",
+    "parameters",
+    "origin_run_id",
+    "trigger",
+    "code_package",
+    "user_tags",
+    "system_tags",
+    "flow_metadata",
+]
+_ENTRY_SLOTS = tuple(
+    getattr(MetadataEntry, f.name).__set__ for f in dataclasses.fields(MetadataEntry)
+)
+assert not hasattr(MetadataEntry, "__post_init__")
+assert [f.name for f in dataclasses.fields(MetadataEntry)] == [
+    "pathspec",
+    "field_name",
+    "value",
+    "type",
+    "created_at",
+    "attempt",
+]
 
 
 @functools.lru_cache(maxsize=64)
@@ -255,29 +284,45 @@ def _run_from_row(row: Sequence[Any], parameters: Any, code_package: Any) -> Run
         tag_list,
     ) = row[:RECORD_WIDTH]
     user_tags, system_tags = split_tags(tag_list)
-    values = (
-        # Both components were validated when the run was written: not again for each read.
-        Pathspec._trusted((flow_name, run_id)),
-        _STATUSES[status],
-        from_epoch_ms(created),
-        None if finished is None else from_epoch_ms(finished),
-        from_epoch_ms(heartbeat),
-        _timeout(timeout_ms),
-        run_number,
-        user,
-        parameters,
-        origin_run_id,
-        () if trigger == "[]" else _load_trigger(stored_json(trigger)),
-        _load_code(code_package),
-        user_tags,
-        system_tags,
+    # The record's slots set through their descriptors, in field order and unrolled: its
+    # frozen __init__ (a call of object.__setattr__ per field) took a third of a row's time.
+    (
+        set_pathspec,
+        set_status,
+        set_created_at,
+        set_finished_at,
+        set_heartbeat_at,
+        set_heartbeat_timeout,
+        set_run_number,
+        set_user,
+        set_parameters,
+        set_origin_run_id,
+        set_trigger,
+        set_code_package,
+        set_user_tags,
+        set_system_tags,
+        set_flow_metadata,
+    ) = _RUN_SLOTS
+    record = object.__new__(RunRecord)
+    # Both components were validated when the run was written: not again for each read.
+    set_pathspec(record, Pathspec._trusted((flow_name, run_id)))
+    set_status(record, _STATUSES[status])
+    set_created_at(record, from_epoch_ms(created))
+    set_finished_at(record, None if finished is None else from_epoch_ms(finished))
+    set_heartbeat_at(record, from_epoch_ms(heartbeat))
+    set_heartbeat_timeout(record, _timeout(timeout_ms))
+    set_run_number(record, run_number)
+    set_user(record, user)
+    set_parameters(record, parameters)
+    set_origin_run_id(record, origin_run_id)
+    set_trigger(record, () if trigger == "[]" else _load_trigger(stored_json(trigger)))
+    set_code_package(record, _load_code(code_package))
+    set_user_tags(record, user_tags)
+    set_system_tags(record, system_tags)
+    set_flow_metadata(
+        record,
         {} if flow_metadata == "{}" else load_metadata_map(stored_json(flow_metadata)),
     )
-    # The record's slots set through their descriptors, in field order: its frozen
-    # __init__ (a call of object.__setattr__ per field) took a third of a row's time.
-    record = object.__new__(RunRecord)
-    for set_slot, value in zip(_RUN_SLOTS, values, strict=True):
-        set_slot(record, value)
     return record
 
 
@@ -347,14 +392,16 @@ def metadata_from_row(
         created = from_epoch_ms(created_ms)
         if times is not None:
             times[created_ms] = created
-    return MetadataEntry(
-        target,
-        field_name,
-        MetadataValue.from_stored(value_type, value_text),
-        kind,
-        created,
-        attempt,
-    )
+    # The entry's slots set through their descriptors (see _run_from_row), unrolled.
+    entry = object.__new__(MetadataEntry)
+    set_pathspec, set_field_name, set_value, set_type, set_created_at, set_attempt = _ENTRY_SLOTS
+    set_pathspec(entry, target)
+    set_field_name(entry, field_name)
+    set_value(entry, MetadataValue.from_stored(value_type, value_text))
+    set_type(entry, kind)
+    set_created_at(entry, created)
+    set_attempt(entry, attempt)
+    return entry
 
 
 def artifact_from_row(row: Sequence[Any], task: Pathspec) -> ArtifactRecord:
