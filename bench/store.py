@@ -82,7 +82,7 @@ from flowtrail.model import (
 from flowtrail.store import SqlStore, open_store
 from flowtrail.store.sql import schema
 from flowtrail.store.sql.dialects import is_sqlite
-from flowtrail.store.sql.runs import recount_tags
+from flowtrail.store.sql.runs import rebuild_tag_summaries
 
 BIG_FLOW = "TrainFlow"
 LONE_FLOW = "NightlyFlow"  # one run, the oldest of all: its latest run is far down the runs
@@ -215,7 +215,7 @@ def fill(store: SqlStore, total: int, seed: int, progress: Callable[[str], None]
                 )
             )
         # The tag rows went in directly: count them as the store would have.
-        recount_tags(conn)
+        rebuild_tag_summaries(conn)
         if not is_sqlite(conn):
             # The keys were given explicitly: move the sequences past them, or the store's
             # own inserts would collide with the filled rows.

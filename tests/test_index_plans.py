@@ -35,7 +35,7 @@ from flowtrail.store.sql.records import (
     metadata_stmt,
     task_metadata_stmt,
 )
-from flowtrail.store.sql.runs import find_tags_stmt, recount_tags
+from flowtrail.store.sql.runs import find_tags_stmt, rebuild_tag_summaries
 from flowtrail.store.sql.schema import (
     artifacts,
     attempts,
@@ -222,7 +222,7 @@ def _fill(engine: sa.Engine) -> None:
         ]:
             for chunk in _chunks(rows):
                 conn.execute(sa.insert(table), chunk)
-        recount_tags(conn)  # the tag rows went in directly
+        rebuild_tag_summaries(conn)  # the tag rows went in directly
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # PostgreSQL: VACUUM too, setting the visibility map as autovacuum keeps it on a
         # database in service, so that the planner can count on index-only scans

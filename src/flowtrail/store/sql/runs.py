@@ -67,7 +67,7 @@ __all__ = [
     "heartbeat",
     "load_runs",
     "reap_lost",
-    "recount_tags",
+    "rebuild_tag_summaries",
     "remove_tags",
     "running_runs",
     "set_run_status",
@@ -389,7 +389,7 @@ def _count_tags(
     conn.execute(_DROP_EMPTY, [{k: v for k, v in r.items() if k != "k_runs"} for r in rows])
 
 
-def recount_tags(conn: Connection) -> None:
+def rebuild_tag_summaries(conn: Connection) -> None:
     """Rebuild what the store derives from ``run_tags``, the counts of ``tag_counts`` and
     each run's ``tag_list``: for a history whose tag rows were inserted by other means than
     the store (a bulk load), as migrations 0004 and 0005 fill them."""
