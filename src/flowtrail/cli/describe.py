@@ -135,7 +135,14 @@ def describe_run(run: Run) -> dict[str, Any]:
     steps = []
     for step in run:
         tasks = list(step)
-        ended = [task.finished_at for task in tasks if task.finished_at is not None]
+        # A task not settled is read again for its status: once, and its end asked only of
+        # those that have ended (a running task's end is None).
+        statuses = [task.status for task in tasks]
+        ended = [
+            task.finished_at
+            for task, status in zip(tasks, statuses, strict=True)
+            if status.finished and task.finished_at is not None
+        ]
         steps.append(
             {
                 "step": step.id,
@@ -143,7 +150,7 @@ def describe_run(run: Run) -> dict[str, Any]:
                 "kind": step.kind.value,
                 "next_steps": list(step.next_steps),
                 "tasks": len(tasks),
-                "task_statuses": dict(sorted(Counter(t.status.value for t in tasks).items())),
+                "task_statuses": dict(sorted(Counter(s.value for s in statuses).items())),
                 "created_at": step.created_at,
                 "finished_at": max(ended) if ended and len(ended) == len(tasks) else None,
             }
