@@ -172,6 +172,21 @@ def test_the_logs_limit_keeps_the_stores_message(
     assert error["message"] == "query.limit: limit must be from 1 to 1000, got 5000"
 
 
+def test_an_attempt_out_of_range_keeps_the_stores_message(
+    client: TestClient, history: MetadataStore
+) -> None:
+    # The wording the store and the client give, not the HTTP model's own.
+    error = client.get("/api/v1/attempt", params={"pathspec": TASK, "number": 2**31}).json()
+    assert error["error"]["message"] == (
+        "query.number: attempt numbers count from 0 (at most 2147483647), got number=2147483648"
+    )
+    body = {"pathspec": TASK, "number": -1}
+    error = client.post("/api/v1/attempts", json=body).json()["error"]
+    assert error["message"] == (
+        "body.number: attempt numbers count from 0 (at most 2147483647), got number=-1"
+    )
+
+
 def test_a_time_out_of_range_says_what_range(client: TestClient, history: MetadataStore) -> None:
     error = client.post("/api/v1/runs/heartbeat", json={"pathspec": "F/1", "at": 10**18}).json()
     message = error["error"]["message"]

@@ -13,10 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo
 
 from flowtrail.errors import InvalidArgument
-from flowtrail.model.limits import MAX_ATTEMPT, MAX_EPOCH_MS, MAX_INT64, MIN_EPOCH_MS
+from flowtrail.model.limits import (
+    MAX_ATTEMPT,
+    MAX_EPOCH_MS,
+    MAX_INT64,
+    MIN_EPOCH_MS,
+    check_attempt,
+)
 
 __all__ = [
     "AttemptNumber",
@@ -43,6 +49,13 @@ def _in_time_range(value: int) -> int:
     return value
 
 
+def _attempt_in_range(value: int, info: ValidationInfo) -> int:
+    # The message check_attempt gives, for an attempt given anywhere.
+    return check_attempt(value, info.field_name or "attempt")
+
+
+_ATTEMPT = Field(json_schema_extra={"minimum": 0, "maximum": MAX_ATTEMPT})
+
 _TIME = Field(
     description="epoch milliseconds (UTC)",
     json_schema_extra={"minimum": MIN_EPOCH_MS, "maximum": MAX_EPOCH_MS},
@@ -57,13 +70,13 @@ Bool = Annotated[bool, Strict()]
 #: A time: integer epoch milliseconds (UTC), in the years 1 to 9999.
 Ms = Annotated[int, Strict(), AfterValidator(_in_time_range), _TIME]
 #: An attempt number: 0 to 2**31 - 1 (a 32-bit column).
-AttemptNumber = Annotated[int, Strict(), Field(ge=0, le=MAX_ATTEMPT)]
+AttemptNumber = Annotated[int, Strict(), AfterValidator(_attempt_in_range), _ATTEMPT]
 #: A size, a log line ``seq`` or a pid: 0 to 2**63 - 1 (a 64-bit column).
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT64)]
 #: :data:`Ms` in a query string (where every value arrives as text).
 QueryMs = Annotated[int, AfterValidator(_in_time_range), _TIME]
 #: :data:`AttemptNumber` in a query string.
-QueryAttempt = Annotated[int, Field(ge=0, le=MAX_ATTEMPT)]
+QueryAttempt = Annotated[int, AfterValidator(_attempt_in_range), _ATTEMPT]
 
 
 class WireModel(BaseModel):
