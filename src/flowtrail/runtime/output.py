@@ -26,8 +26,9 @@ from flowtrail.model import to_epoch_ms, utc_now
 
 __all__ = ["OutputPipes", "attach_output", "attempt_output", "receive_fds", "send_fds"]
 
-#: A line longer than this is cut into pieces of this size (a writer that never ends a
-#: line must not grow a buffer without bound).
+#: A line longer than this is recorded as pieces of at most this size, cut between
+#: characters (a writer that never ends a line must not grow a buffer without bound, and a
+#: line is recorded the same however the reads split it).
 MAX_LINE_BYTES = 64 * 1024
 _READ = 64 * 1024
 
@@ -102,10 +103,10 @@ class OutputPipes:
             data += chunk
             if not final:
                 break  # one read per wake-up: the scheduler has other pipes to serve
-        *complete, rest = data.split(b"\n")
-        while len(rest) > MAX_LINE_BYTES:
-            complete.append(rest[:MAX_LINE_BYTES])
-            rest = rest[MAX_LINE_BYTES:]
+        *ended, rest = data.split(b"\n")
+        complete = [piece for line in ended for piece in _pieces(line)]
+        *cut_off, rest = _pieces(rest)  # the unfinished line keeps at most the limit
+        complete += cut_off
         if (final or closed) and rest:
             complete.append(rest)
             rest = b""
@@ -117,6 +118,28 @@ class OutputPipes:
                 os.close(fd)
         stamp = to_epoch_ms(utc_now())
         return [(stream, line.decode("utf-8", "replace"), stamp) for line in complete]
+
+
+def _pieces(line: bytes) -> list[bytes]:
+    """A line as recorded: whole, or cut into pieces of at most ``MAX_LINE_BYTES``."""
+    pieces = []
+    while len(line) > MAX_LINE_BYTES:
+        cut = _character_boundary(line, MAX_LINE_BYTES)
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def _character_boundary(data: bytes, limit: int) -> int:
+    """Where to cut ``data`` (longer than ``limit``) at most ``limit`` bytes in without
+    splitting a UTF-8 character (each piece is decoded on its own): before the bytes that
+    continue one (``0b10xxxxxx``), at most 3 of them; at ``limit`` for bytes that are not
+    UTF-8."""
+    cut = limit
+    while cut > limit - 3 and data[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return cut if data[cut] & 0xC0 != 0x80 else limit
 
 
 def attach_output(pipes: OutputPipes) -> None:
