@@ -3,6 +3,7 @@ the SQL schema."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,39 +185,20 @@ def split_tags(tag_list: str | None) -> tuple[frozenset[str], frozenset[str]]:
 _STATUSES = {str(status): status for status in Status}
 _PARAMETERS = RECORD_FIELDS.index("parameters")
 _CODE_PACKAGE = RECORD_FIELDS.index("code_package")
-#: Each slot's ``__set__``, in the order of the record's fields (it has no __post_init__ that
-#: setting them would skip: the assertion keeps it so).
-_RUN_SLOTS = tuple(getattr(RunRecord, f.name).__set__ for f in dataclasses.fields(RunRecord))
-assert not hasattr(RunRecord, "__post_init__")
-assert [f.name for f in dataclasses.fields(RunRecord)] == [
-    "pathspec",
-    "status",
-    "created_at",
-    "finished_at",
-    "heartbeat_at",
-    "heartbeat_timeout",
-    "run_number",
-    "user",
-    "parameters",
-    "origin_run_id",
-    "trigger",
-    "code_package",
-    "user_tags",
-    "system_tags",
-    "flow_metadata",
-]
-_ENTRY_SLOTS = tuple(
-    getattr(MetadataEntry, f.name).__set__ for f in dataclasses.fields(MetadataEntry)
-)
-assert not hasattr(MetadataEntry, "__post_init__")
-assert [f.name for f in dataclasses.fields(MetadataEntry)] == [
-    "pathspec",
-    "field_name",
-    "value",
-    "type",
-    "created_at",
-    "attempt",
-]
+
+
+def _slot_setters(cls: type) -> Any:
+    """The ``__set__`` of each slot of a frozen record class, by field name: a record set
+    through them costs a third of its ``__init__`` (a call of ``object.__setattr__`` per
+    field). Only for a class without ``__post_init__``, which setting them would skip."""
+    assert not hasattr(cls, "__post_init__"), cls
+    names = [f.name for f in dataclasses.fields(cls)]
+    slots = collections.namedtuple(f"{cls.__name__}Slots", names)  # type: ignore[misc]
+    return slots(*(getattr(cls, name).__set__ for name in names))
+
+
+_RUN_SLOTS = _slot_setters(RunRecord)
+_ENTRY_SLOTS = _slot_setters(MetadataEntry)
 
 
 @functools.lru_cache(maxsize=64)
@@ -284,42 +266,25 @@ def _run_from_row(row: Sequence[Any], parameters: Any, code_package: Any) -> Run
         tag_list,
     ) = row[:RECORD_WIDTH]
     user_tags, system_tags = split_tags(tag_list)
-    # The record's slots set through their descriptors, in field order and unrolled: its
-    # frozen __init__ (a call of object.__setattr__ per field) took a third of a row's time.
-    (
-        set_pathspec,
-        set_status,
-        set_created_at,
-        set_finished_at,
-        set_heartbeat_at,
-        set_heartbeat_timeout,
-        set_run_number,
-        set_user,
-        set_parameters,
-        set_origin_run_id,
-        set_trigger,
-        set_code_package,
-        set_user_tags,
-        set_system_tags,
-        set_flow_metadata,
-    ) = _RUN_SLOTS
+    # The record's slots set through their descriptors (see _slot_setters).
+    slots = _RUN_SLOTS
     record = object.__new__(RunRecord)
     # Both components were validated when the run was written: not again for each read.
-    set_pathspec(record, Pathspec._trusted((flow_name, run_id)))
-    set_status(record, _STATUSES[status])
-    set_created_at(record, from_epoch_ms(created))
-    set_finished_at(record, None if finished is None else from_epoch_ms(finished))
-    set_heartbeat_at(record, from_epoch_ms(heartbeat))
-    set_heartbeat_timeout(record, _timeout(timeout_ms))
-    set_run_number(record, run_number)
-    set_user(record, user)
-    set_parameters(record, parameters)
-    set_origin_run_id(record, origin_run_id)
-    set_trigger(record, () if trigger == "[]" else _load_trigger(stored_json(trigger)))
-    set_code_package(record, _load_code(code_package))
-    set_user_tags(record, user_tags)
-    set_system_tags(record, system_tags)
-    set_flow_metadata(
+    slots.pathspec(record, Pathspec._trusted((flow_name, run_id)))
+    slots.status(record, _STATUSES[status])
+    slots.created_at(record, from_epoch_ms(created))
+    slots.finished_at(record, None if finished is None else from_epoch_ms(finished))
+    slots.heartbeat_at(record, from_epoch_ms(heartbeat))
+    slots.heartbeat_timeout(record, _timeout(timeout_ms))
+    slots.run_number(record, run_number)
+    slots.user(record, user)
+    slots.parameters(record, parameters)
+    slots.origin_run_id(record, origin_run_id)
+    slots.trigger(record, () if trigger == "[]" else _load_trigger(stored_json(trigger)))
+    slots.code_package(record, _load_code(code_package))
+    slots.user_tags(record, user_tags)
+    slots.system_tags(record, system_tags)
+    slots.flow_metadata(
         record,
         {} if flow_metadata == "{}" else load_metadata_map(stored_json(flow_metadata)),
     )
@@ -392,15 +357,14 @@ def metadata_from_row(
         created = from_epoch_ms(created_ms)
         if times is not None:
             times[created_ms] = created
-    # The entry's slots set through their descriptors (see _run_from_row), unrolled.
+    slots = _ENTRY_SLOTS  # see _slot_setters
     entry = object.__new__(MetadataEntry)
-    set_pathspec, set_field_name, set_value, set_type, set_created_at, set_attempt = _ENTRY_SLOTS
-    set_pathspec(entry, target)
-    set_field_name(entry, field_name)
-    set_value(entry, MetadataValue.from_stored(value_type, value_text))
-    set_type(entry, kind)
-    set_created_at(entry, created)
-    set_attempt(entry, attempt)
+    slots.pathspec(entry, target)
+    slots.field_name(entry, field_name)
+    slots.value(entry, MetadataValue.from_stored(value_type, value_text))
+    slots.type(entry, kind)
+    slots.created_at(entry, created)
+    slots.attempt(entry, attempt)
     return entry
 
 
