@@ -58,8 +58,8 @@ class DataArtifact(RunScoped):
 
     def _load(self, namespace_check: bool) -> None:
         self._record = self._store.get_artifact(self._spec, self._asked)
-        if namespace_check and self._ctx.namespace is not None:  # None: no run to read
-            self._ctx.check(self, self._store.get_run(self._run_spec))
+        if namespace_check:
+            self._ctx.check_run_of(self, self._run_spec)
 
     def _init_kwargs(self) -> dict[str, Any]:
         return {"attempt": self._asked}

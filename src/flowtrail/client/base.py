@@ -105,13 +105,22 @@ class Context:
     def check(self, obj: ClientObject, run: RunRecord) -> None:
         """Raise :class:`NamespaceMismatch` unless ``run`` carries the namespace tag."""
         if self.namespace is not None and self.namespace not in run.tags:
-            raise NamespaceMismatch(
-                f"{type(obj).__name__}({str(obj.pathspec)!r}) is not in the current namespace "
-                f"{self.namespace!r} (its run is not tagged {self.namespace!r}); call "
-                f"namespace(None) to see every run, namespace('user:<name>') for another "
-                f"user's runs, or pass _namespace_check=False",
-                details={"pathspec": str(run.pathspec), "namespace": self.namespace},
-            )
+            raise self._mismatch(obj, run.pathspec)
+
+    def check_run_of(self, obj: ClientObject, run: Pathspec) -> None:
+        """Raise :class:`NamespaceMismatch` unless ``run``, the run of ``obj`` (which was
+        found), carries the namespace tag: one point read, not the run's record."""
+        if self.namespace is not None and not self.store.run_exists(run, namespace=self.namespace):
+            raise self._mismatch(obj, run)
+
+    def _mismatch(self, obj: ClientObject, run: Pathspec) -> NamespaceMismatch:
+        return NamespaceMismatch(
+            f"{type(obj).__name__}({str(obj.pathspec)!r}) is not in the current namespace "
+            f"{self.namespace!r} (its run is not tagged {self.namespace!r}); call "
+            f"namespace(None) to see every run, namespace('user:<name>') for another "
+            f"user's runs, or pass _namespace_check=False",
+            details={"pathspec": str(run), "namespace": self.namespace},
+        )
 
 
 def pickled_settings(ctx: Context) -> Settings:

@@ -35,8 +35,8 @@ class Step(RunScoped, Container["Task"]):
 
     def _load(self, namespace_check: bool) -> None:
         self._record = self._store.get_step(self._spec)
-        if namespace_check and self._ctx.namespace is not None:  # None: no run to read
-            self._ctx.check(self, self._store.get_run(self._run_spec))
+        if namespace_check:
+            self._ctx.check_run_of(self, self._run_spec)
 
     @classmethod
     def _from_record(cls, ctx: Context, record: StepRecord) -> Step:

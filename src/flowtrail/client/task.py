@@ -87,8 +87,8 @@ class Task(RunScoped, Container[DataArtifact]):
 
     def _load(self, namespace_check: bool) -> None:
         self._record = self._store.get_task(self._spec)
-        if namespace_check and self._ctx.namespace is not None:  # None: no run to read
-            self._ctx.check(self, self._store.get_run(self._run_spec))
+        if namespace_check:
+            self._ctx.check_run_of(self, self._run_spec)
         if self._asked is not None:
             self._attempt_record()  # an attempt that does not exist is NotFound now
 
