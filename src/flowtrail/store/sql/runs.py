@@ -137,13 +137,21 @@ def _flow_from_row(row: Sequence[Any]) -> FlowRecord:
     )
 
 
+_FLOWS = (
+    sa.select(*_FLOW_COLUMNS)
+    .order_by(flows.c.name)
+    .limit(sa.bindparam("limit", type_=sa.Integer()))
+)
+_FLOWS_AFTER = _FLOWS.where(flows.c.name > sa.bindparam("after"))
+
+
 def find_flows(reads: Reads, page: PageRequest) -> Page[FlowRecord]:
-    """Flows by name, ascending."""
+    """Flows by name, ascending (statements built once)."""
     after = decode_cursor("flows", page.cursor, (str,))
-    stmt = sa.select(*_FLOW_COLUMNS).order_by(flows.c.name).limit(page.limit + 1)
-    if after is not None:
-        stmt = stmt.where(flows.c.name > after[0])
-    rows = reads.all(stmt)
+    if after is None:
+        rows = reads.all(_FLOWS, {"limit": page.limit + 1})
+    else:
+        rows = reads.all(_FLOWS_AFTER, {"limit": page.limit + 1, "after": after[0]})
     return page_of("flows", rows, page.limit, lambda r: [r[0]], _flow_from_row)
 
 
