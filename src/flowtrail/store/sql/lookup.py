@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -24,6 +24,7 @@ __all__ = [
     "checked_task_rows",
     "find_flow_pk",
     "flow_pk",
+    "listed",
     "missing_flow",
     "missing_run",
     "missing_step",
@@ -36,6 +37,7 @@ __all__ = [
     "run_path_select",
     "run_record_columns",
     "run_row",
+    "run_values",
     "stored",
     "task_keys",
     "task_row",
@@ -294,26 +296,37 @@ _RUN_AND_TASK_KEYS = run_and_task_keys()
 
 
 def task_row(
-    reads: Reads,
-    task: Pathspec,
-    stmt: Any = _RUN_AND_TASK_KEYS,
-    values: Mapping[str, Any] | None = None,
+    reads: Reads, task: Pathspec, stmt: Any = _RUN_AND_TASK_KEYS, **values: Any
 ) -> StoredRow:
     """The first row of ``stmt``, a :func:`run_and_task_keys` statement, for the task
-    ``Flow/run_id/step/task_id`` (``values`` for its other bind parameters): the run's key,
-    its flow's key, the task's key, its step's name, then the columns asked for.
+    ``Flow/run_id/step/task_id`` (``values`` for its other bind parameters, see
+    :func:`run_values`): the run's key, its flow's key, the task's key, its step's name,
+    then the columns asked for.
 
     Raises:
         NotFound: no such run, or no such task in that step.
     """
-    return checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))[0]
+    return checked_task_rows(reads, task, reads.all(stmt, task_values(task, **values)))[0]
 
 
-def task_values(task: Pathspec, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The bind parameters of a :func:`run_and_task_keys` statement for ``task``, and
-    ``values``."""
-    run = task.truncate(Level.RUN)
-    return {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id, **(values or {})}
+def run_values(run: Pathspec, **values: Any) -> dict[str, Any]:
+    """The bind parameters of a :func:`run_path_select` statement for the run of ``run``
+    (any pathspec below it), and those of ``values`` that are not ``None`` (a value left
+    out is a bind parameter the statement's shape does not have)."""
+    present = {name: value for name, value in values.items() if value is not None}
+    return {"flow": run.flow, "run_id": run.run_id, **present}
+
+
+def task_values(task: Pathspec, **values: Any) -> dict[str, Any]:
+    """:func:`run_values` for a :func:`run_and_task_keys` statement: with ``task_id``."""
+    return run_values(task, task_id=task.task_id, **values)
+
+
+def listed(rows: list[StoredRow], column: int) -> list[StoredRow]:
+    """The rows of a listing outer-joined to what holds it (found by
+    :func:`checked_task_rows` or alike): none when its one row has ``NULL`` where the items'
+    columns start, at ``column`` (a run, step or task without such items)."""
+    return [] if rows[0][column] is None else rows
 
 
 def checked_task_rows(reads: Reads, task: Pathspec, rows: list[StoredRow]) -> list[StoredRow]:

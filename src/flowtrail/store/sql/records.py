@@ -30,6 +30,7 @@ from flowtrail.store.sql.dialects import bulk_insert, in_values
 from flowtrail.store.sql.lookup import (
     Keys,
     checked_task_rows,
+    listed,
     run_and_task_keys,
     run_keys,
     stored,
@@ -196,10 +197,8 @@ def metadata_stmt(
 def task_metadata_stmt(task: Pathspec, *, limit: int) -> Any:
     """The statement behind ``find_metadata`` of a task, with its values bound (for
     plans)."""
-    run = task.truncate(Level.RUN)
-    values = {"flow": run.flow, "run_id": run.run_id, "task_id": task.task_id}
     return _task_metadata_select(False, False, False).params(
-        {**values, "step": task.step, "limit": limit}
+        task_values(task, step=task.step, limit=limit)
     )
 
 
@@ -227,15 +226,8 @@ def find_metadata(
     }
     narrowing = (attempt is not None, field_name is not None, after is not None)
     if target.level is Level.TASK:
-        run = target.truncate(Level.RUN)
-        values |= {
-            "flow": run.flow,
-            "run_id": run.run_id,
-            "step": target.step,
-            "task_id": target.task_id,
-        }
         stmt = _task_metadata_select(*narrowing)
-        rows = reads.all(stmt, {k: v for k, v in values.items() if v is not None})
+        rows = reads.all(stmt, task_values(target, step=target.step, **values))
         if not rows:
             task_keys(reads, target)  # raises when there is no such task
     else:
@@ -359,17 +351,10 @@ _LATEST_ARTIFACT_ATTEMPT = run_and_task_keys(
 )
 
 
-def _artifacts_values(attempt: int, limit: int, after: str | None) -> dict[str, Any]:
-    values: dict[str, Any] = {"attempt": attempt, "limit": limit}
-    if after is not None:
-        values["after"] = after
-    return values
-
-
 def artifacts_stmt(task: Pathspec, *, attempt: int, limit: int, after: str | None) -> Any:
     """The statement of :func:`find_artifacts` with its values in it (for plans)."""
     stmt = _artifacts_by_path(after is not None)
-    return stmt.params(task_values(task, _artifacts_values(attempt, limit, after)))
+    return stmt.params(task_values(task, attempt=attempt, limit=limit, after=after))
 
 
 def latest_artifact_attempt_stmt(task: Pathspec) -> Any:
@@ -398,13 +383,13 @@ def find_artifacts(
         latest = task_row(reads, task, _LATEST_ARTIFACT_ATTEMPT)[4]
         attempt = 0 if latest is None else int(latest)
     stmt = _artifacts_by_path(after is not None)
-    values = _artifacts_values(attempt, page.limit + 1, after[1] if after else None)
-    rows = checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))
-    if rows[0][4] is None:
-        rows = []
+    values = task_values(
+        task, attempt=attempt, limit=page.limit + 1, after=after[1] if after else None
+    )
+    rows = checked_task_rows(reads, task, reads.all(stmt, values))
     return page_of(
         "artifacts",
-        rows,
+        listed(rows, 4),
         page.limit,
         lambda r: [r[5], r[4]],
         lambda r: codec.artifact_from_row(r[4:], task),
@@ -423,17 +408,9 @@ def _artifact_by_path(by_attempt: bool) -> Any:
     return stmt.order_by(a.attempt.desc()).limit(1)
 
 
-def _artifact_values(artifact: Pathspec, attempt: int | None) -> dict[str, Any]:
-    values: dict[str, Any] = {"name": artifact.artifact}
-    if attempt is not None:
-        values["attempt"] = attempt
-    return values
-
-
 def artifact_stmt(artifact: Pathspec, attempt: int | None) -> Any:
     """The statement of :func:`get_artifact` with its values in it (for plans)."""
-    task = artifact.truncate(Level.TASK)
-    values = task_values(task, _artifact_values(artifact, attempt))
+    values = task_values(artifact.truncate(Level.TASK), name=artifact.artifact, attempt=attempt)
     return _artifact_by_path(attempt is not None).params(values)
 
 
@@ -445,8 +422,8 @@ def get_artifact(reads: Reads, artifact: Pathspec, attempt: int | None) -> Artif
         NotFound: no such run, task or artifact (in that attempt).
     """
     task = artifact.expect(Level.ARTIFACT).truncate(Level.TASK)
-    values = _artifact_values(artifact, attempt)
-    row = task_row(reads, task, _artifact_by_path(attempt is not None), values)
+    stmt = _artifact_by_path(attempt is not None)
+    row = task_row(reads, task, stmt, name=artifact.artifact, attempt=attempt)
     if row[4] is None:
         which = f" in attempt {attempt}" if attempt is not None else ""
         raise NotFound(
@@ -513,8 +490,8 @@ _LOG_LINES_BY_PATH = (
 
 def log_lines_stmt(task: Pathspec, attempt: int, stream: LogStream, offset: int, limit: int) -> Any:
     """The statement of :func:`read_log_lines` with its values in it (for plans)."""
-    values = {"attempt": attempt, "stream": str(stream), "offset": offset, "limit": limit}
-    return _LOG_LINES_BY_PATH.params(task_values(task, values))
+    values = task_values(task, attempt=attempt, stream=str(stream), offset=offset, limit=limit)
+    return _LOG_LINES_BY_PATH.params(values)
 
 
 def read_log_lines(
@@ -530,8 +507,6 @@ def read_log_lines(
     limits.check_int("offset", offset)
     limits.check_attempt(attempt)
     stream = LogStream(stream)
-    values = {"attempt": attempt, "stream": str(stream), "offset": offset, "limit": limit}
-    rows = checked_task_rows(reads, task, reads.all(_LOG_LINES_BY_PATH, task_values(task, values)))
-    if rows[0][4] is None:
-        return []
-    return [codec.log_line_from_row(r[4:], task, attempt, stream) for r in rows]
+    values = task_values(task, attempt=attempt, stream=str(stream), offset=offset, limit=limit)
+    rows = checked_task_rows(reads, task, reads.all(_LOG_LINES_BY_PATH, values))
+    return [codec.log_line_from_row(r[4:], task, attempt, stream) for r in listed(rows, 4)]

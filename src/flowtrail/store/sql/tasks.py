@@ -34,10 +34,12 @@ from flowtrail.store.sql.dialects import bulk_insert, bulk_update, in_values, in
 from flowtrail.store.sql.lookup import (
     Keys,
     checked_task_rows,
+    listed,
     missing_run,
     missing_step,
     run_and_task_keys,
     run_path_select,
+    run_values,
     stored,
     task_row,
     task_values,
@@ -148,25 +150,16 @@ def _steps_by_path(by_name: bool, after: bool) -> Any:
     return stmt.order_by(steps.c.pk.desc()).limit(sa.bindparam("limit", type_=sa.Integer()))
 
 
-def _run_values(run: Pathspec, **values: Any) -> dict[str, Any]:
-    return {"flow": run.flow, "run_id": run.run_id, **values}
-
-
 def step_stmt(step: Pathspec) -> Any:
     """The statement of :func:`read_step` with its values in it (for plans)."""
-    return _steps_by_path(True, False).params(_run_values(step, step=step.step))
-
-
-def _steps_values(run: Pathspec, limit: int, after: int | None) -> dict[str, Any]:
-    values = _run_values(run, limit=limit)
-    if after is not None:
-        values["after"] = after
-    return values
+    return _steps_by_path(True, False).params(run_values(step, step=step.step))
 
 
 def steps_stmt(run: Pathspec, limit: int, after: int | None) -> Any:
     """The statement of :func:`read_steps` with its values in it (for plans)."""
-    return _steps_by_path(False, after is not None).params(_steps_values(run, limit, after))
+    return _steps_by_path(False, after is not None).params(
+        run_values(run, limit=limit, after=after)
+    )
 
 
 def read_step(reads: Reads, step: Pathspec) -> StepRecord:
@@ -176,7 +169,7 @@ def read_step(reads: Reads, step: Pathspec) -> StepRecord:
         NotFound: no such run, or no such step in it.
     """
     run = step.truncate(Level.RUN)
-    row = reads.first(_steps_by_path(True, False), _run_values(run, step=step.step))
+    row = reads.first(_steps_by_path(True, False), run_values(run, step=step.step))
     if row is None:
         missing_run(reads, run)
     if row[2] is None:
@@ -191,14 +184,16 @@ def read_steps(reads: Reads, run: Pathspec, page: PageRequest) -> Page[StepRecor
         NotFound: no such run.
     """
     after = decode_cursor("steps", page.cursor, (int,))
-    values = _steps_values(run, page.limit + 1, after[0] if after else None)
+    values = run_values(run, limit=page.limit + 1, after=after[0] if after else None)
     rows = reads.all(_steps_by_path(False, after is not None), values)
     if not rows:
         missing_run(reads, run)
-    if rows[0][2] is None:
-        rows = []
     return page_of(
-        "steps", rows, page.limit, lambda r: [r[2]], lambda r: codec.step_from_row(r[2:], run)
+        "steps",
+        listed(rows, 2),
+        page.limit,
+        lambda r: [r[2]],
+        lambda r: codec.step_from_row(r[2:], run),
     )
 
 
@@ -347,12 +342,7 @@ def _tasks_by_path(of_step: bool, after: bool) -> Any:
 
 
 def _tasks_values(scope: Pathspec, limit: int, after: int | None) -> dict[str, Any]:
-    values = _run_values(scope.truncate(Level.RUN), limit=limit)
-    if scope.level is Level.STEP:
-        values["step"] = scope.step
-    if after is not None:
-        values["after"] = after
-    return values
+    return run_values(scope, step=scope.step, limit=limit, after=after)
 
 
 def find_tasks_stmt(scope: Pathspec, limit: int, after: int | None) -> Any:
@@ -377,10 +367,12 @@ def read_tasks(reads: Reads, scope: Pathspec, page: PageRequest) -> Page[TaskRec
     first = rows[0]
     if of_step and first[2] is None:
         raise missing_step(scope)
-    if first[3] is None:
-        rows = []
     return page_of(
-        "tasks", rows, page.limit, lambda r: [r[3]], lambda r: codec.task_from_row(r[3:], run)
+        "tasks",
+        listed(rows, 3),
+        page.limit,
+        lambda r: [r[3]],
+        lambda r: codec.task_from_row(r[3:], run),
     )
 
 
@@ -413,15 +405,9 @@ def _children_by_path(after: bool) -> Any:
     )
 
 
-def _children_values(task: Pathspec, limit: int, after: int | None) -> dict[str, Any]:
-    return task_values(
-        task, {"limit": limit} if after is None else {"limit": limit, "after": after}
-    )
-
-
 def child_tasks_stmt(task: Pathspec, limit: int, after: int | None) -> Any:
     """The statement of :func:`read_child_tasks` with its values in it (for plans)."""
-    return _children_by_path(after is not None).params(_children_values(task, limit, after))
+    return _children_by_path(after is not None).params(task_values(task, limit=limit, after=after))
 
 
 def read_child_tasks(reads: Reads, task: Pathspec, page: PageRequest) -> Page[TaskRecord]:
@@ -432,14 +418,12 @@ def read_child_tasks(reads: Reads, task: Pathspec, page: PageRequest) -> Page[Ta
     """
     after = decode_cursor("child-tasks", page.cursor, (int,))
     stmt = _children_by_path(after is not None)
-    values = _children_values(task, page.limit + 1, after[0] if after else None)
+    values = task_values(task, limit=page.limit + 1, after=after[0] if after else None)
     rows = checked_task_rows(reads, task, reads.all(stmt, values))
-    if rows[0][4] is None:
-        rows = []
     run = task.truncate(Level.RUN)
     return page_of(
         "child-tasks",
-        rows,
+        listed(rows, 4),
         page.limit,
         lambda r: [r[4]],
         lambda r: codec.task_from_row(r[4:], run),
@@ -607,7 +591,7 @@ def attempt_stmt(task: Pathspec, number: int | None) -> Any:
     """The statement of :func:`read_attempt` with its values in it (for plans)."""
     if number is None:
         return _attempts_by_path("latest").params(task_values(task))
-    return _attempts_by_path("number").params(task_values(task, {"number": number}))
+    return _attempts_by_path("number").params(task_values(task, number=number))
 
 
 def read_attempt(reads: Reads, task: Pathspec, number: int | None) -> AttemptRecord:
@@ -619,7 +603,7 @@ def read_attempt(reads: Reads, task: Pathspec, number: int | None) -> AttemptRec
     if number is None:
         row = task_row(reads, task, _attempts_by_path("latest"))
     else:
-        row = task_row(reads, task, _attempts_by_path("number"), {"number": number})
+        row = task_row(reads, task, _attempts_by_path("number"), number=number)
     if row[4] is None:
         which = f"attempt {number}" if number is not None else "attempts yet"
         raise NotFound(f"task {task} has no {which}", details={"pathspec": str(task)})
@@ -633,16 +617,12 @@ def read_attempts(reads: Reads, task: Pathspec, page: PageRequest) -> Page[Attem
         NotFound: no such run or task.
     """
     after = decode_cursor("attempts", page.cursor, (int,))
-    values: dict[str, Any] = {"limit": page.limit + 1}
-    if after is not None:
-        values["after"] = after[0]
+    values = task_values(task, limit=page.limit + 1, after=after[0] if after else None)
     stmt = _attempts_by_path("all" if after is None else "after")
-    rows = checked_task_rows(reads, task, reads.all(stmt, task_values(task, values)))
-    if rows[0][4] is None:
-        rows = []
+    rows = checked_task_rows(reads, task, reads.all(stmt, values))
     return page_of(
         "attempts",
-        rows,
+        listed(rows, 4),
         page.limit,
         lambda r: [r[4]],
         lambda r: codec.attempt_from_row(r[4:], task),
